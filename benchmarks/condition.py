@@ -1,0 +1,59 @@
+"""verdict() calls per second for the landing-page condition, over a mix of value sets.
+
+The ceiling, measured in the same run, is the least a check can cost in Python: one function
+call that reads three names from the values. The ratio says how close verdict() comes to it.
+
+    .venv/bin/python benchmarks/condition.py [--calls N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+
+from earnest.contract.condition import Value, compile_condition
+
+LANDING_PAGE = "completed AND score > 3 AND NOT disputed"
+MIX: list[dict[str, Value]] = [
+    {},  # undecided
+    {"completed": True},  # undecided
+    {"completed": True, "score": Decimal(2)},  # failed
+    {"completed": True, "score": Decimal(4)},  # met
+    {"completed": True, "score": Decimal("4.5"), "disputed": False},  # met
+    {"completed": True, "score": Decimal(5), "disputed": True},  # failed
+]
+
+
+def calls_per_s(check: Callable[[Mapping[str, Value]], object], calls: int) -> float:
+    rounds = max(1, calls // len(MIX))
+    start = time.perf_counter()
+    for _ in range(rounds):
+        for values in MIX:
+            check(values)
+    return rounds * len(MIX) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=600_000)
+    calls = parser.parse_args().calls
+    condition = compile_condition(LANDING_PAGE)
+
+    def ceiling(values: Mapping[str, Value]) -> object:
+        return (values.get("completed"), values.get("score"), values.get("disputed"))
+
+    measured = {
+        "ceiling (read 3 names)": calls_per_s(ceiling, calls),
+        "verdict()": calls_per_s(condition.verdict, calls),
+        "explain().text()": calls_per_s(lambda v: condition.explain(v).text(), calls // 20),
+    }
+    for name, rate in measured.items():
+        print(f"{name:24} {rate:>12,.0f} calls/s  {1e6 / rate:6.2f} µs/call")
+    ratio = measured["verdict()"] / measured["ceiling (read 3 names)"]
+    print(f"verdict() runs at {ratio:.0%} of the ceiling")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Signals per second through ``decide()`` for the landing-page contract.
+
+The ceiling, measured in the same run, is the least any engine must do per signal in Python:
+copy the outcome's value map with one new entry and build one frozen record. The ratio
+says how close ``decide()`` (check, explanation, history entries, transitions) comes to it.
+
+    .venv/bin/python benchmarks/engine.py [--signals N] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from earnest.contract import load_contract
+from earnest.engine import Open, Outcome, Signal, decide
+
+LANDING_PAGE = """
+active_for: 48h
+review_window: 24h
+price: $0.99
+conditions: completed AND score > 3 AND NOT disputed
+on_timeout: confirm
+"""
+
+START = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+def workload(count: int, outcomes: int, seed: int = 7) -> list[tuple[int, Signal, datetime]]:
+    """A deterministic stream: each outcome gets completed, a score, sometimes a dispute."""
+    rng = random.Random(seed)
+    stream: list[tuple[int, Signal, datetime]] = []
+    for i in range(count):
+        ref = rng.randrange(outcomes)
+        now = START + timedelta(seconds=i // 10)
+        pick = rng.random()
+        if pick < 0.4:
+            signal = Signal("completed", True, now, f"s{i}")
+        elif pick < 0.9:
+            signal = Signal("score", Decimal(rng.randint(1, 5)), now, f"s{i}")
+        else:
+            signal = Signal("disputed", True, now, f"s{i}")
+        stream.append((ref, signal, now))
+    return stream
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    values: dict[str, Any]
+    at: datetime
+
+
+def ceiling(stream: list[tuple[int, Signal, datetime]], outcomes: int) -> float:
+    state: list[dict[str, Any]] = [{} for _ in range(outcomes)]
+    started = time.perf_counter()
+    for ref, signal, now in stream:
+        values = dict(state[ref])
+        values[signal.signal] = signal.value
+        _Record(values, now)
+        state[ref] = values
+    return len(stream) / (time.perf_counter() - started)
+
+
+def engine(stream: list[tuple[int, Signal, datetime]], outcomes: int) -> float:
+    contract = load_contract(LANDING_PAGE, key="landing_page")
+    state: list[Outcome] = [
+        decide(None, Open(contract, 1, f"o{i}", "acme"), START).outcome for i in range(outcomes)
+    ]
+    started = time.perf_counter()
+    for ref, signal, now in stream:
+        state[ref] = decide(state[ref], signal, now).outcome
+    return len(stream) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--signals", type=int, default=200_000)
+    parser.add_argument("--outcomes", type=int, default=10_000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    stream = workload(args.signals, args.outcomes)
+    base = max(ceiling(stream, args.outcomes) for _ in range(3))
+    ours = max(engine(stream, args.outcomes) for _ in range(3))
+    result = {
+        "benchmark": "engine.decide",
+        "signals": args.signals,
+        "outcomes": args.outcomes,
+        "signals_per_s": round(ours),
+        "ceiling_per_s": round(base),
+        "ratio": round(ours / base, 3),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"decide(): {ours:,.0f} signals/s; ceiling {base:,.0f}/s; ratio {ours / base:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""The engine's data: an outcome's state, the inputs that move it, and the effects it yields.
+
+Everything here is an immutable value. Times are aware UTC datetimes supplied by the caller;
+the engine never reads a clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+from earnest.contract.condition import Value, Verdict
+from earnest.contract.model import Contract
+from earnest.engine.lifecycle import ReviewReason, Scheduled, State
+
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """The latest value of one signal name: latest by ``at``, ties broken by arrival order.
+
+    ``value`` is ``None`` when the latest signal retracted the name (sent with value null).
+    """
+
+    value: Value | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One potential charge: a contract instance for one unit of work, for one customer.
+
+    ``ref`` is the vendor's outcome reference (the API's ``outcome`` field). ``clock`` is the
+    last engine time applied to it; the engine never lets an outcome's time run backwards.
+    """
+
+    contract: Contract
+    contract_version: int
+    ref: str
+    customer: str
+    state: State
+    opened_at: datetime
+    active_until: datetime
+    clock: datetime
+    scheduled: Scheduled | None = None
+    review_reason: ReviewReason | None = None
+    review_ends_at: datetime | None = None
+    settled_at: datetime | None = None
+    observed: Mapping[str, Observed] = field(default_factory=lambda: EMPTY)
+    last_verdict: Verdict | None = None
+    contested: bool = False
+    charged: Decimal | None = None  # the amount booked at settlement, when confirmed
+    credited: Decimal = Decimal(0)  # the sum of credits booked against that charge
+
+    @property
+    def values(self) -> dict[str, Value]:
+        """The current value of every seen name (retracted names are unseen)."""
+        return {name: o.value for name, o in self.observed.items() if o.value is not None}
+
+    @property
+    def deadline(self) -> datetime | None:
+        """The next time something happens to this outcome with no input: its one timer."""
+        if self.state is State.OPEN:
+            return self.active_until
+        if self.state is State.IN_REVIEW:
+            return self.review_ends_at
+        return None
+
+
+# Inputs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Open:
+    """Begin tracking an outcome. ``decide(None, Open(...), now)`` creates it."""
+
+    contract: Contract
+    contract_version: int
+    ref: str
+    customer: str
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One fact about an outcome. ``value`` None retracts the name; ``at`` orders values."""
+
+    signal: str
+    value: Value | None
+    at: datetime
+    id: str | None = None
+    data: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineReached:
+    """Fire every deadline of the outcome that is due at ``now``, each stamped with its time."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settle:
+    """An admin's manual decision."""
+
+    decision: Scheduled
+    reason: str
+    by: str | None = None
+
+
+Input = Open | Signal | DeadlineReached | Settle
+
+
+# Effects --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One history entry, before the store gives it a ``seq`` and a hash.
+
+    ``at`` is the engine time it happened (``recorded_at``); ``data`` holds only JSON values,
+    Decimals for numbers, and RFC 3339 strings for times.
+    """
+
+    kind: str
+    at: datetime
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """A confirmed outcome's one ledger entry, booked at settlement for the pinned price."""
+
+    amount: Decimal
+    currency: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """A ledger entry reversing all or part of a charge."""
+
+    amount: Decimal
+    currency: str
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Effects:
+    """What the caller must make durable, in one transaction, for one decision.
+
+    ``deadline`` is the outcome's timer after the decision (``None``: no timer).
+    """
+
+    entries: tuple[Entry, ...] = ()
+    deadline: datetime | None = None
+    charges: tuple[Charge, ...] = ()
+    credits: tuple[Credit, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    outcome: Outcome
+    effects: Effects

@@ -1,0 +1,170 @@
+"""``earnest simulate``: run signals through one contract in virtual time.
+
+Signals are taken in file order and each is received at its ``at``, except that the virtual
+clock never runs backwards (an earlier ``at`` is received at the clock's time and keeps its
+``at`` for ordering values). Every deadline fires at its own time, including after the last
+signal, until every outcome has settled. Pure: no clock, no files; the CLI does the I/O.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from earnest.contract.model import Contract
+from earnest.contract.money import format_amount
+from earnest.engine import DeadlineReached, Decision, Open, Outcome, Signal, State, decide
+from earnest.signals import InvalidSignal, SignalIn
+from earnest.timefmt import format_time
+
+
+@dataclass(slots=True)
+class SimulatedOutcome:
+    outcome: Outcome
+    charged: Decimal = Decimal(0)
+    credited: Decimal = Decimal(0)
+    entries: list[Any] = field(default_factory=list)
+
+
+class Simulation:
+    """One contract, many outcomes, one virtual clock."""
+
+    def __init__(self, contract: Contract, contract_version: int = 1) -> None:
+        self.contract = contract
+        self.contract_version = contract_version
+        self.clock: datetime | None = None
+        self.outcomes: dict[str, SimulatedOutcome] = {}
+        self._seen_ids: dict[str, str] = {}
+        self._timers: list[tuple[datetime, int, str]] = []
+        self._order = 0
+        self.duplicates = 0
+
+    def feed(self, signal: SignalIn) -> None:
+        """Receive one signal at max(clock, at). Raises InvalidSignal for a refused signal."""
+        assert signal.at is not None, "simulated signals carry their own time"
+        if signal.contract != self.contract.key:
+            raise InvalidSignal(
+                "contract",
+                f"this simulation runs contract {self.contract.key!r}, not {signal.contract!r}",
+                "unknown_contract",
+            )
+        if signal.id is not None:
+            previous = self._seen_ids.get(signal.id)
+            if previous is not None:
+                if previous != signal.fingerprint():
+                    raise InvalidSignal(
+                        "id",
+                        f"{signal.id!r} was already used for a different signal",
+                        "idempotency_conflict",
+                    )
+                self.duplicates += 1
+                return
+        now = signal.at if self.clock is None else max(self.clock, signal.at)
+        self.run_until(now)
+        tracked = self.outcomes.get(signal.outcome)
+        if tracked is None:
+            if signal.customer is None:
+                raise InvalidSignal(
+                    "customer", "is required on the signal that opens an outcome", "invalid_signal"
+                )
+            opened = decide(
+                None,
+                Open(self.contract, self.contract_version, signal.outcome, signal.customer),
+                now,
+            )
+            tracked = SimulatedOutcome(opened.outcome)
+            self.outcomes[signal.outcome] = tracked
+            self._apply(tracked, opened)
+        elif signal.customer is not None and signal.customer != tracked.outcome.customer:
+            raise InvalidSignal(
+                "customer",
+                f"outcome {signal.outcome!r} belongs to customer {tracked.outcome.customer!r}",
+                "customer_mismatch",
+            )
+        if signal.id is not None:
+            self._seen_ids[signal.id] = signal.fingerprint()
+        event = Signal(signal.signal, signal.value, signal.at, signal.id, signal.data)
+        self._apply(tracked, decide(tracked.outcome, event, now))
+
+    def run_until(self, now: datetime) -> None:
+        """Fire, in deadline order, every timer due at or before ``now``; then set the clock."""
+        while self._timers and self._timers[0][0] <= now:
+            deadline, _, ref = heapq.heappop(self._timers)
+            tracked = self.outcomes[ref]
+            if tracked.outcome.deadline != deadline:
+                continue  # stale: the outcome moved on since this timer was set
+            self._apply(tracked, decide(tracked.outcome, DeadlineReached(), deadline))
+        self.clock = now if self.clock is None else max(self.clock, now)
+
+    def finish(self) -> None:
+        """Run the clock forward until every outcome has settled."""
+        while self._timers:
+            self.run_until(self._timers[0][0])
+        assert all(t.outcome.state.settled for t in self.outcomes.values())
+
+    def _apply(self, tracked: SimulatedOutcome, decision: Decision) -> None:
+        tracked.outcome = decision.outcome
+        tracked.entries.extend(decision.effects.entries)
+        for charge in decision.effects.charges:
+            tracked.charged += charge.amount
+        for credit in decision.effects.credits:
+            tracked.credited += credit.amount
+        deadline = decision.effects.deadline
+        if deadline is not None:
+            self._order += 1
+            heapq.heappush(self._timers, (deadline, self._order, tracked.outcome.ref))
+
+    def revenue(self) -> dict[str, Decimal]:
+        currency = self.contract.price.currency
+        total = sum((t.charged - t.credited for t in self.outcomes.values()), start=Decimal(0))
+        return {currency: total} if self.outcomes else {}
+
+    def report(self) -> dict[str, Any]:
+        """The ``--json`` document."""
+        return {
+            "outcomes": [_outcome_json(t) for t in self.outcomes.values()],
+            "revenue": {
+                code: format_amount(amount, code) for code, amount in self.revenue().items()
+            },
+        }
+
+
+def _outcome_json(tracked: SimulatedOutcome) -> dict[str, Any]:
+    o = tracked.outcome
+    charge = (
+        {
+            "amount": format_amount(o.charged, o.contract.price.currency),
+            "currency": o.contract.price.currency,
+        }
+        if o.state is State.CONFIRMED and o.charged is not None
+        else None
+    )
+    return {
+        "outcome": o.ref,
+        "customer": o.customer,
+        "state": o.state.value,
+        "review_reason": o.review_reason.value if o.review_reason else None,
+        "opened_at": format_time(o.opened_at),
+        "settled_at": format_time(o.settled_at) if o.settled_at else None,
+        "charge": charge,
+    }
+
+
+def how_decided(outcome: Outcome) -> str:
+    """A few words on how the decision was reached, for the human table."""
+    verdict = outcome.last_verdict.value if outcome.last_verdict else None
+    if outcome.review_reason is None:
+        text = "settled by hand"
+    elif outcome.review_reason.value == "conditions_met":
+        if outcome.state is State.CONFIRMED:
+            text = "conditions met; held through review"
+        else:
+            text = f"conditions met; check {verdict} in review"
+    elif verdict in (None, "undecided"):
+        text = f"activity window ended undecided; on_timeout {outcome.contract.on_timeout}"
+    else:
+        text = f"activity window ended; check {verdict} in review"
+    return text + ("; contested" if outcome.contested else "")
