@@ -32,7 +32,7 @@ unit: install
 test: lint typecheck unit
 
 bench: install
-	$(BIN)/python benchmarks/engine.py
+	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

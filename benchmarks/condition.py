@@ -9,6 +9,7 @@ call that reads three names from the values. The ratio says how close verdict() 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -38,7 +39,9 @@ def calls_per_s(check: Callable[[Mapping[str, Value]], object], calls: int) -> f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=600_000)
-    calls = parser.parse_args().calls
+    parser.add_argument("--json", action="store_true", help="print one JSON result line")
+    args = parser.parse_args()
+    calls = args.calls
     condition = compile_condition(LANDING_PAGE)
 
     def ceiling(values: Mapping[str, Value]) -> object:
@@ -49,9 +52,21 @@ def main() -> None:
         "verdict()": calls_per_s(condition.verdict, calls),
         "explain().text()": calls_per_s(lambda v: condition.explain(v).text(), calls // 20),
     }
+    ratio = measured["verdict()"] / measured["ceiling (read 3 names)"]
+    if args.json:
+        result = {
+            "benchmark": "condition.verdict",
+            "what": "verdict() calls/s, landing-page condition",
+            "figure": round(measured["verdict()"]),
+            "ceiling": round(measured["ceiling (read 3 names)"]),
+            "ceiling_what": "a function reading the 3 names",
+            "ratio": round(ratio, 3),
+            "unit": "calls/s",
+        }
+        print(json.dumps(result))
+        return
     for name, rate in measured.items():
         print(f"{name:24} {rate:>12,.0f} calls/s  {1e6 / rate:6.2f} µs/call")
-    ratio = measured["verdict()"] / measured["ceiling (read 3 names)"]
     print(f"verdict() runs at {ratio:.0%} of the ceiling")
 
 

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from earnest.contract.condition import Value, Verdict, compile_condition
-from earnest.contract.condition.exhaust import plan
+from earnest.contract.condition.exhaust import search
 
 D = Decimal
 Tree: TypeAlias = tuple[Any, ...]
@@ -207,7 +207,7 @@ def check_verdict(tree: Tree, values: dict[str, Value], rnd: random.Random) -> N
     assert condition.explain(values).text().endswith(f" → {expected.value}")
     enumerated = [n for n in condition._repeated if n not in values]
     if enumerated:  # the enumeration bound was never what decided
-        assert plan(condition._uses, enumerated, values) is not None
+        assert search(condition._kleene, condition._uses, enumerated, values) is not None
 
 
 @settings(max_examples=400, deadline=None)

@@ -101,7 +101,7 @@ class RefOutcome:
         verdict = self.check(now)
         if self.state == OPEN:
             if verdict == "met":
-                self.begin_review(now, "conditions_met", "confirm", now)
+                self.begin_review("conditions_met", "confirm", now)
         elif self.state == IN_REVIEW:
             self.reschedule(verdict, now)
         elif self.state == CONFIRMED and verdict == "failed":
@@ -144,18 +144,16 @@ class RefOutcome:
         return now
 
     def time_out(self) -> None:
-        at = self.active_until
-        if self.last_verdict == "failed":
-            scheduled = "cancel"
-        else:
-            scheduled = self.contract.on_timeout.value
-        self.begin_review(at, "activity_timeout", scheduled, at)
+        """The activity window ended with the conditions never met."""
+        failed = self.last_verdict == "failed"
+        scheduled = "cancel" if failed else self.contract.on_timeout.value
+        self.begin_review("activity_timeout", scheduled, self.active_until)
 
-    def begin_review(self, opened: datetime, reason: str, scheduled: str, at: datetime) -> None:
+    def begin_review(self, reason: str, scheduled: str, at: datetime) -> None:
         self.state = IN_REVIEW
         self.review_reason = reason
         self.scheduled = scheduled
-        self.review_ends_at = opened + timedelta(seconds=self.contract.review_window_s)
+        self.review_ends_at = at + timedelta(seconds=self.contract.review_window_s)
         self.record(
             "transition",
             at,
@@ -188,9 +186,10 @@ class RefOutcome:
             )
 
     def finish(self, decision: str, reason: str, at: datetime) -> None:
-        # ``scheduled`` is left as it was: after a manual settlement it still says what the
-        # review would have decided (None when settled straight from open).
+        # ``scheduled`` becomes the decision taken: the review's own at a window's end, the
+        # admin's on a manual settlement.
         before = self.state
+        self.scheduled = decision
         self.state = CONFIRMED if decision == "confirm" else CANCELLED
         self.settled_at = at
         self.record(
@@ -208,8 +207,9 @@ class RefOutcome:
 
     def check(self, now: datetime) -> str:
         verdict = str(self.contract.condition.verdict(self.values))
-        self.last_verdict = verdict
-        self.record("check", now, verdict=verdict)
+        if self.state not in SETTLED:  # the verdict the decision was made on; late ones don't
+            self.last_verdict = verdict
+        self.record("check", now, verdict=verdict, values=self.values)
         return verdict
 
     def after_settlement(self, now: datetime) -> None:

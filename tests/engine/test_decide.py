@@ -40,10 +40,6 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def iso(minutes: float) -> str:
-    return at(minutes).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def contract(**fields: Any) -> Contract:
     """The landing page's contract (active 60m, review 10m, on_timeout confirm), adjusted."""
     mapping: dict[str, Any] = {
@@ -63,6 +59,7 @@ CANCEL_ON_TIMEOUT = contract(on_timeout="cancel")
 INSTANT = contract(review_window="0s")
 CREDIT = contract(after_settlement="credit")
 IGNORE = contract(after_settlement="ignore")
+FREE_CREDIT = contract(price="$0", after_settlement="credit")
 
 
 def opened(terms: Contract = LANDING, when: datetime = T0) -> Outcome:
@@ -131,7 +128,7 @@ def test_opening_records_one_opened_entry_and_runs_no_check() -> None:
                 "contract_version": 3,
                 "customer": "acme",
                 "price": {"amount": "0.99", "currency": "USD"},
-                "active_until": iso(60),
+                "active_until": at(60),
             },
         ),
     )
@@ -165,9 +162,9 @@ def test_a_signal_records_itself_then_a_check_over_the_current_values() -> None:
             "id": "s-1",
             "signal": "completed",
             "value": True,
-            "at": iso(1),
+            "at": at(1),
             "data": {"x": 1},
-            "received_at": iso(2),
+            "received_at": at(2),
             "late": False,
         },
     )
@@ -248,7 +245,7 @@ def test_a_met_check_while_open_opens_the_review_scheduled_to_confirm() -> None:
     assert outcome.review_ends_at == at(16)
     assert decision.effects.deadline == at(16)
     transition = decision.effects.entries[-1]
-    assert transition.data["review_ends_at"] == iso(16)
+    assert transition.data["review_ends_at"] == at(16)
 
 
 def test_a_failed_or_undecided_check_while_open_stays_open_and_is_remembered() -> None:
@@ -434,6 +431,34 @@ def test_every_passed_deadline_fires_in_order_each_stamped_with_its_own_time() -
     ]
 
 
+def test_one_decision_lists_deadlines_then_the_signal_its_check_and_what_it_causes() -> None:
+    outcome = feed(opened(CANCEL_ON_TIMEOUT), (5, signal("completed", minutes=5))).outcome
+
+    decision = decide(outcome, signal("score", Decimal(4), minutes=61), at(62))
+
+    assert summary(decision.effects.entries) == [
+        ("transition", at(60), "open→in_review cancel (activity_timeout)"),
+        ("signal", at(62), "score=4"),
+        ("check", at(62), "met"),
+        ("transition", at(62), "in_review→in_review confirm (check)"),
+    ]
+    assert decision.effects.deadline == at(70)
+
+
+def test_a_late_signal_after_missed_deadlines_in_a_zero_window_contract() -> None:
+    decision = decide(opened(INSTANT), signal("disputed", minutes=99), at(100))
+
+    assert summary(decision.effects.entries) == [
+        ("transition", at(60), "open→in_review confirm (activity_timeout)"),
+        ("transition", at(60), "in_review→confirmed confirm (review_window_ended)"),
+        ("charge", at(60), "0.99 USD"),
+        ("signal", at(100), "disputed=True late"),
+        ("check", at(100), "failed"),
+        ("flag", at(100), ""),
+    ]
+    assert decision.effects.charges == (Charge(Decimal("0.99"), "USD", at(60)),)
+
+
 def test_a_deadline_equal_to_the_received_time_fires_before_the_signal() -> None:
     decision = feed(opened(), (60, signal("completed", minutes=60)))
 
@@ -462,7 +487,7 @@ def test_a_manual_confirm_of_an_open_outcome_confirms_and_charges_at_once() -> N
     decision = feed(opened(), (20, Settle(Scheduled.CONFIRM, "verified by hand", by="ops")))
 
     assert summary(decision.effects.entries) == [
-        ("transition", at(20), "open→confirmed None (manual_confirm)"),
+        ("transition", at(20), "open→confirmed confirm (manual_confirm)"),
         ("charge", at(20), "0.99 USD"),
     ]
     assert decision.effects.charges == (Charge(Decimal("0.99"), "USD", at(20)),)
@@ -473,7 +498,7 @@ def test_a_manual_cancel_in_review_cancels_without_a_charge() -> None:
     decision = feed(met(opened(), 5), (8, Settle(Scheduled.CANCEL, "customer complaint")))
 
     assert summary(decision.effects.entries) == [
-        ("transition", at(8), "in_review→cancelled confirm (manual_cancel)"),
+        ("transition", at(8), "in_review→cancelled cancel (manual_cancel)"),
     ]
     # ``scheduled`` keeps what the review would have decided; the admin's note is recorded.
     assert decision.effects.entries[0].data["note"] == "customer complaint"
@@ -517,6 +542,7 @@ def test_a_late_signal_is_recorded_and_checked_but_never_changes_the_decision() 
     ]
     assert decision.outcome.state is State.CANCELLED
     assert decision.outcome.values == {"completed": True, "score": Decimal(9)}
+    assert decision.outcome.last_verdict is None  # still the verdict it was settled on
 
 
 def test_a_late_failed_check_on_a_confirmed_outcome_flags_it_contested_once() -> None:
@@ -582,3 +608,13 @@ def test_a_late_failed_check_on_a_cancelled_outcome_does_nothing() -> None:
     assert [e.kind for e in decision.effects.entries] == ["signal", "check"]
     assert decision.effects.credits == ()
     assert decision.outcome.contested is False
+
+
+def test_a_late_failed_check_credits_nothing_when_nothing_remains() -> None:
+    confirmed = feed(met(opened(FREE_CREDIT), 5), (15, DeadlineReached()))
+    assert confirmed.effects.charges == (Charge(Decimal(0), "USD", at(15)),)
+
+    decision = feed(confirmed.outcome, (20, signal("disputed", minutes=20)))
+
+    assert [e.kind for e in decision.effects.entries] == ["signal", "check"]
+    assert decision.effects.credits == ()

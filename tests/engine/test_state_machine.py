@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -48,10 +49,12 @@ UNRELATED = "weather"
 
 @dataclass(frozen=True)
 class Spec:
-    """A contract under test and the signal names its condition reads."""
+    """A contract under test, the signal names its condition reads, and the signals that move
+    its verdict (towards met, towards failed, or back to undecided by a retraction)."""
 
     mapping: dict[str, Any]
     names: tuple[str, ...]
+    moves: tuple[tuple[str, Any], ...]
 
     def build(self) -> Contract:
         return load_contract(self.mapping)
@@ -68,6 +71,15 @@ SPECS = (
             "on_timeout": "confirm",
         },
         ("completed", "score", "disputed"),
+        (
+            ("completed", True),
+            ("score", Decimal(4)),
+            ("disputed", False),
+            ("score", Decimal(3)),
+            ("disputed", True),
+            ("completed", None),
+            ("disputed", None),
+        ),
     ),
     Spec(
         {
@@ -80,6 +92,15 @@ SPECS = (
             "after_settlement": "credit",
         },
         ("resolved", "reopened", "csat"),
+        (
+            ("resolved", True),
+            ("csat", Decimal(4)),
+            ("reopened", False),
+            ("csat", Decimal("3.9")),
+            ("reopened", True),
+            ("resolved", None),
+            ("reopened", None),
+        ),
     ),
     Spec(
         {
@@ -92,6 +113,7 @@ SPECS = (
             "after_settlement": "flag",
         },
         ("merged", "reverted"),
+        (("merged", True), ("reverted", True), ("merged", None), ("reverted", None)),
     ),
     Spec(
         {
@@ -104,6 +126,14 @@ SPECS = (
             "after_settlement": "ignore",
         },
         ("status", "vetoed"),
+        (
+            ("status", "done"),
+            ("status", "shipped"),
+            ("status", "started"),
+            ("vetoed", True),
+            ("status", None),
+            ("vetoed", None),
+        ),
     ),
 )
 
@@ -119,6 +149,7 @@ VALUES = st.one_of(
 # Small steps inside windows, and jumps across one or several deadlines.
 CLOCK_STEPS = st.one_of(
     st.integers(min_value=0, max_value=120),
+    st.integers(min_value=0, max_value=300),
     st.sampled_from([599, 600, 601, 900, 1799, 1800, 2700, 3599, 3600, 3601, 7200, 86_400]),
 ).map(lambda s: timedelta(seconds=s))
 
@@ -145,7 +176,7 @@ class Run:
 @dataclass
 class Tracked:
     contract: Contract
-    names: tuple[str, ...]
+    spec: Spec
     lazy: Run
     eager: Run
     sent: list[tuple[str, Any, datetime, str]] = field(default_factory=list)
@@ -174,17 +205,22 @@ def feed(run: Run, event: Input, now: datetime, model_step: Callable[[RefOutcome
         model_step(run.model)
     except RefIllegal:
         model_refused = True
-    assert engine_refused == model_refused, f"engine refused {engine_refused}, model {model_refused}"
+    assert engine_refused == model_refused, (
+        f"engine refused {engine_refused}, model {model_refused}"
+    )
     if engine_refused:
         assert run.outcome is before_outcome
         assert len(run.entries) == before_entries
+    if before_outcome.state.settled:  # a settled outcome never changes its decision
+        assert run.outcome.state is before_outcome.state
+        assert run.outcome.settled_at == before_outcome.settled_at
 
 
 class LifecycleMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.now = T0
-        self.contract_of: dict[str, tuple[Contract, tuple[str, ...]]] = {}
+        self.spec_of: dict[str, tuple[Contract, Spec]] = {}
         self.tracked: dict[str, Tracked] = {}
 
     @initialize(
@@ -192,30 +228,42 @@ class LifecycleMachine(RuleBasedStateMachine):
     )
     def assign_contracts(self, choices: list[int]) -> None:
         for ref, index in zip(REFS, choices, strict=False):
-            self.contract_of[ref] = (CONTRACTS[index], SPECS[index].names)
+            self.spec_of[ref] = (CONTRACTS[index], SPECS[index])
 
     # Rules -----------------------------------------------------------------------------
 
     @rule(data=st.data())
     def open(self, data: st.DataObject) -> None:
-        ref = data.draw(st.sampled_from(sorted(self.contract_of)))
+        ref = data.draw(st.sampled_from(sorted(self.spec_of)))
         self.ensure_open(ref)
 
     @rule(data=st.data())
     def signal(self, data: st.DataObject) -> None:
-        ref = data.draw(st.sampled_from(sorted(self.contract_of)))
+        ref = data.draw(st.sampled_from(sorted(self.spec_of)))
         tracked = self.ensure_open(ref)
-        name = data.draw(st.sampled_from((*tracked.names, UNRELATED)))
+        name = data.draw(st.sampled_from((*tracked.spec.names, UNRELATED)))
         value = data.draw(VALUES)
         earlier_ats = [at for _, _, at, _ in tracked.sent]
         at_choices: list[st.SearchStrategy[datetime]] = [
+            st.integers(min_value=-120, max_value=300).map(
+                lambda s: self.now + timedelta(seconds=s)
+            ),
             st.integers(min_value=-7200, max_value=300).map(
                 lambda s: self.now + timedelta(seconds=s)
-            )
+            ),
         ]
         if earlier_ats:
             at_choices.append(st.sampled_from(earlier_ats))
         at = data.draw(st.one_of(at_choices))
+        self.send(tracked, name, value, at, f"sig-{len(tracked.sent)}")
+
+    @rule(data=st.data(), age_s=st.sampled_from([0, 0, 1, 30]))
+    def move(self, data: st.DataObject, age_s: int) -> None:
+        """A signal that moves the verdict, occurring now or just before: reaches reviews."""
+        ref = data.draw(st.sampled_from(sorted(self.spec_of)))
+        tracked = self.ensure_open(ref)
+        name, value = data.draw(st.sampled_from(tracked.spec.moves))
+        at = self.now - timedelta(seconds=age_s)
         self.send(tracked, name, value, at, f"sig-{len(tracked.sent)}")
 
     @precondition(lambda self: any(t.sent for t in self.tracked.values()))
@@ -249,8 +297,8 @@ class LifecycleMachine(RuleBasedStateMachine):
     @rule(data=st.data(), decision=st.sampled_from(Scheduled))
     def settle(self, data: st.DataObject, decision: Scheduled) -> None:
         ref = data.draw(st.sampled_from(sorted(self.tracked)))
+        event = Settle(decision, "admin says so", by="ops")
         for run in self.tracked[ref].runs:
-            event = Settle(decision, "admin says so", by="ops")
             feed(run, event, self.now, lambda m: m.settle(decision.value, self.now))
 
     # Helpers ---------------------------------------------------------------------------
@@ -259,9 +307,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         """Open ``ref`` if it is not tracked yet; a second Open is a no-op."""
         tracked = self.tracked.get(ref)
         if tracked is None:
-            contract, names = self.contract_of[ref]
+            contract, spec = self.spec_of[ref]
             lazy, eager = open_run(contract, ref, self.now), open_run(contract, ref, self.now)
-            tracked = self.tracked[ref] = Tracked(contract, names, lazy, eager)
+            tracked = self.tracked[ref] = Tracked(contract, spec, lazy, eager)
             return tracked
         for run in tracked.runs:
             again = decide(run.outcome, Open(tracked.contract, 1, ref, "acme"), self.now)
@@ -349,6 +397,7 @@ def assert_matches(run: Run) -> None:
     assert {n: (o.value, o.at) for n, o in engine.observed.items()} == {
         n: (v.value, v.at) for n, v in model.latest.items()
     }
+    assert _value_of(engine.last_verdict) == model.last_verdict
     assert engine.contested == model.contested
     assert [(c.amount, c.currency, c.at) for c in run.charges] == model.charges
     assert [(c.amount, c.currency, c.at) for c in run.credits] == model.credits
@@ -366,7 +415,9 @@ def model_deadline(model: RefOutcome) -> datetime | None:
     return None
 
 
-def project(entries: Sequence[Entry], like: Sequence[RefEntry]) -> list[tuple[str, str, dict[str, Any]]]:
+def project(
+    entries: Sequence[Entry], like: Sequence[RefEntry]
+) -> list[tuple[str, str, dict[str, Any]]]:
     """The engine's entries cut down to the data keys the model records, for comparison."""
     out = []
     for index, entry in enumerate(entries):
@@ -377,18 +428,16 @@ def project(entries: Sequence[Entry], like: Sequence[RefEntry]) -> list[tuple[st
 
 
 def _plain(entry: RefEntry) -> tuple[str, str, dict[str, Any]]:
-    data = {k: format_time(v) if isinstance(v, datetime) else v for k, v in entry.data.items()}
-    return (entry.kind, format_time(entry.at), data)
+    return (entry.kind, format_time(entry.at), dict(entry.data))
 
 
-def _value_of(member: Scheduled | Any | None) -> str | None:
-    return None if member is None else str(member.value)
+def _value_of(member: StrEnum | None) -> str | None:
+    return None if member is None else member.value
 
 
 LifecycleMachine.TestCase.settings = settings(
     max_examples=200,
     stateful_step_count=40,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
 )
 TestLifecycle = LifecycleMachine.TestCase

@@ -4,18 +4,21 @@ No clock, no I/O. ``now`` is the engine time of the input (the time a signal was
 the time a timer is processed). Before any input is applied, every deadline of the outcome that
 had passed at ``now`` fires first, stamped with its own deadline, so a decision never depends on
 when a scheduler happened to run.
+
+Inside one decision the outcome is a mutable :class:`_Draft`; it is frozen into a new
+:class:`Outcome` once, at the end. Entry data holds Python values (``Decimal``, ``datetime``);
+the store serialises them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from earnest.contract.condition import Verdict
-from earnest.contract.model import AfterSettlement
+from earnest.contract.model import AfterSettlement, Contract
 from earnest.engine.lifecycle import (
     SETTLES_AS,
     Event,
@@ -40,33 +43,15 @@ from earnest.engine.model import (
     Settle,
     Signal,
 )
-from earnest.timefmt import format_time
 
-
-class _Step:
-    """Accumulates the effects of one decision while the outcome moves."""
-
-    __slots__ = ("charges", "credits", "entries")
-
-    def __init__(self) -> None:
-        self.entries: list[Entry] = []
-        self.charges: list[Charge] = []
-        self.credits: list[Credit] = []
-
-    def effects(self, outcome: Outcome) -> Effects:
-        return Effects(
-            entries=tuple(self.entries),
-            deadline=outcome.deadline,
-            charges=tuple(self.charges),
-            credits=tuple(self.credits),
-        )
+ZERO = Decimal(0)
 
 
 def decide(outcome: Outcome | None, event: Input, now: datetime) -> Decision:
     """Apply one input to an outcome at engine time ``now``.
 
-    Raises :class:`IllegalTransition` for a manual settlement of a settled outcome, and
-    ``ValueError`` for an input that needs an outcome when there is none.
+    Raises :class:`~earnest.engine.IllegalTransition` for a manual settlement of a settled
+    outcome, and ``ValueError`` for an input that needs an outcome when there is none.
     """
     if isinstance(event, Open):
         if outcome is not None:
@@ -74,30 +59,105 @@ def decide(outcome: Outcome | None, event: Input, now: datetime) -> Decision:
         return _open(event, now)
     if outcome is None:
         raise ValueError(f"{type(event).__name__} needs an open outcome")
-    now = max(now, outcome.clock)
-    step = _Step()
-    outcome = _advance(outcome, now, step)
+    draft = _Draft(outcome, max(now, outcome.clock))
+    now = draft.clock
+    _advance(draft, now)
     if isinstance(event, Signal):
-        outcome = _signal(outcome, event, now, step)
+        _signal(draft, event, now)
     elif isinstance(event, Settle):
-        outcome = _settle_manually(outcome, event, now, step)
+        _settle_manually(draft, event, now)
     else:
         assert isinstance(event, DeadlineReached)
-    if outcome.clock < now:
-        outcome = replace(outcome, clock=now)
-    return Decision(outcome, step.effects(outcome))
+    return draft.decision()
 
 
-def _advance(outcome: Outcome, now: datetime, step: _Step) -> Outcome:
+class _Draft:
+    """An outcome being changed by one decision, and the effects it has produced so far."""
+
+    __slots__ = (
+        "active_until",
+        "charged",
+        "charges",
+        "clock",
+        "contested",
+        "contract",
+        "credited",
+        "credits",
+        "entries",
+        "last_verdict",
+        "observed",
+        "original",
+        "review_ends_at",
+        "review_reason",
+        "scheduled",
+        "settled_at",
+        "state",
+    )
+
+    def __init__(self, outcome: Outcome, clock: datetime) -> None:
+        self.original = outcome
+        self.contract: Contract = outcome.contract
+        self.state = outcome.state
+        self.active_until = outcome.active_until
+        self.clock = clock
+        self.scheduled = outcome.scheduled
+        self.review_reason = outcome.review_reason
+        self.review_ends_at = outcome.review_ends_at
+        self.settled_at = outcome.settled_at
+        self.observed = outcome.observed
+        self.last_verdict = outcome.last_verdict
+        self.contested = outcome.contested
+        self.charged = outcome.charged
+        self.credited = outcome.credited
+        self.entries: list[Entry] = []
+        self.charges: list[Charge] = []
+        self.credits: list[Credit] = []
+
+    @property
+    def deadline(self) -> datetime | None:
+        if self.state is State.OPEN:
+            return self.active_until
+        if self.state is State.IN_REVIEW:
+            return self.review_ends_at
+        return None
+
+    def decision(self) -> Decision:
+        o = self.original
+        outcome = Outcome(
+            self.contract,
+            o.contract_version,
+            o.ref,
+            o.customer,
+            self.state,
+            o.opened_at,
+            self.active_until,
+            self.clock,
+            self.scheduled,
+            self.review_reason,
+            self.review_ends_at,
+            self.settled_at,
+            self.observed,
+            self.last_verdict,
+            self.contested,
+            self.charged,
+            self.credited,
+        )
+        effects = Effects(
+            tuple(self.entries), self.deadline, tuple(self.charges), tuple(self.credits)
+        )
+        return Decision(outcome, effects)
+
+
+def _advance(draft: _Draft, now: datetime) -> None:
     """Fire every deadline due at ``now``, in deadline order, each stamped with its own time."""
-    deadline = outcome.deadline
+    deadline = draft.deadline
     while deadline is not None and deadline <= now:
-        if outcome.state is State.OPEN:
-            outcome = _activity_timeout(outcome, deadline, step)
+        if draft.state is State.OPEN:
+            scheduled = schedule_on_timeout(draft.last_verdict, draft.contract.on_timeout)
+            _begin_review(draft, ReviewReason.ACTIVITY_TIMEOUT, scheduled, deadline)
         else:
-            outcome = _end_review(outcome, deadline, step)
-        deadline = outcome.deadline
-    return outcome
+            _end_review(draft, deadline)
+        deadline = draft.deadline
 
 
 # Opening --------------------------------------------------------------------------------
@@ -124,7 +184,7 @@ def _open(event: Open, now: datetime) -> Decision:
             "contract_version": event.contract_version,
             "customer": event.customer,
             "price": contract.price.to_json(),
-            "active_until": format_time(active_until),
+            "active_until": active_until,
         },
     )
     return Decision(outcome, Effects(entries=(entry,), deadline=active_until))
@@ -133,9 +193,9 @@ def _open(event: Open, now: datetime) -> Decision:
 # Signals and checks ---------------------------------------------------------------------
 
 
-def _signal(outcome: Outcome, signal: Signal, now: datetime, step: _Step) -> Outcome:
-    late = outcome.state.settled
-    step.entries.append(
+def _signal(draft: _Draft, signal: Signal, now: datetime) -> None:
+    late = draft.state is State.CONFIRMED or draft.state is State.CANCELLED
+    draft.entries.append(
         Entry(
             "signal",
             now,
@@ -143,34 +203,30 @@ def _signal(outcome: Outcome, signal: Signal, now: datetime, step: _Step) -> Out
                 "id": signal.id,
                 "signal": signal.signal,
                 "value": signal.value,
-                "at": format_time(signal.at),
-                "data": dict(signal.data) if signal.data is not None else None,
-                "received_at": format_time(now),
+                "at": signal.at,
+                "data": signal.data,
+                "received_at": now,
                 "late": late,
             },
         )
     )
-    observed = _observe(outcome.observed, signal)
-    if observed is not outcome.observed:
-        outcome = replace(outcome, observed=observed)
-    verdict = _check(outcome, now, step)
+    draft.observed = _observe(draft.observed, signal)
+    verdict = _check(draft, now)
     if late:
-        return _after_settlement(outcome, verdict, signal, now, step)
-    outcome = replace(outcome, last_verdict=verdict)
-    if outcome.state is State.OPEN:
+        _after_settlement(draft, verdict, signal, now)
+        return
+    draft.last_verdict = verdict
+    if draft.state is State.OPEN:
         if verdict is Verdict.MET:
-            outcome = _begin_review(
-                outcome, ReviewReason.CONDITIONS_MET, Scheduled.CONFIRM, now, step
-            )
-        return outcome
-    assert outcome.state is State.IN_REVIEW
-    assert outcome.review_reason is not None
-    scheduled = schedule_on_check(outcome.review_reason, verdict, outcome.contract.on_timeout)
-    if scheduled is not outcome.scheduled:
-        flipped = replace(outcome, scheduled=scheduled)
-        _record_transition(outcome, flipped, Event.CHECK, now, step)
-        outcome = flipped
-    return outcome
+            _begin_review(draft, ReviewReason.CONDITIONS_MET, Scheduled.CONFIRM, now)
+        return
+    assert draft.state is State.IN_REVIEW
+    assert draft.review_reason is not None
+    scheduled = schedule_on_check(draft.review_reason, verdict, draft.contract.on_timeout)
+    if scheduled is not draft.scheduled:
+        before = draft.state
+        draft.scheduled = scheduled
+        _record_transition(draft, before, Event.CHECK, now)
 
 
 def _observe(observed: Mapping[str, Observed], signal: Signal) -> Mapping[str, Observed]:
@@ -185,146 +241,115 @@ def _observe(observed: Mapping[str, Observed], signal: Signal) -> Mapping[str, O
     return updated
 
 
-def _check(outcome: Outcome, now: datetime, step: _Step) -> Verdict:
-    values = outcome.values
-    explanation = outcome.contract.condition.explain(values)
-    step.entries.append(
-        Entry(
-            "check",
-            now,
-            {
-                "verdict": explanation.verdict.value,
-                "explanation": explanation.text(),
-                "values": values,
-            },
-        )
-    )
-    return explanation.verdict
+def _check(draft: _Draft, now: datetime) -> Verdict:
+    """One check. Its entry records the verdict and the values used; the plain-text
+    explanation is derived from them when history is read (see ``explain_check``)."""
+    values = {name: o.value for name, o in draft.observed.items() if o.value is not None}
+    verdict = draft.contract.condition.verdict(values)
+    draft.entries.append(Entry("check", now, {"verdict": verdict.value, "values": values}))
+    return verdict
 
 
-def _after_settlement(
-    outcome: Outcome, verdict: Verdict, signal: Signal, now: datetime, step: _Step
-) -> Outcome:
-    if outcome.state is not State.CONFIRMED or verdict is not Verdict.FAILED:
-        return outcome
-    policy = outcome.contract.after_settlement
+def _after_settlement(draft: _Draft, verdict: Verdict, signal: Signal, now: datetime) -> None:
+    if draft.state is not State.CONFIRMED or verdict is not Verdict.FAILED:
+        return
+    policy = draft.contract.after_settlement
     if policy is AfterSettlement.FLAG:
-        if outcome.contested:
-            return outcome
-        step.entries.append(
-            Entry(
-                "flag", now, {"contested": True, "reason": "after_settlement", "signal": signal.id}
-            )
-        )
-        return replace(outcome, contested=True)
+        if not draft.contested:
+            draft.contested = True
+            data = {"contested": True, "reason": "after_settlement", "signal": signal.id}
+            draft.entries.append(Entry("flag", now, data))
+        return
     if policy is AfterSettlement.CREDIT:
-        assert outcome.charged is not None
-        remaining = outcome.charged - outcome.credited
-        if remaining <= 0:
-            return outcome
-        credit = Credit(remaining, outcome.contract.price.currency, now, "after_settlement")
-        step.credits.append(credit)
-        step.entries.append(
-            Entry(
-                "credit",
-                now,
-                {
-                    "amount": remaining,
-                    "currency": credit.currency,
-                    "reason": credit.reason,
-                    "signal": signal.id,
-                },
-            )
-        )
-        return replace(outcome, credited=outcome.credited + remaining)
+        assert draft.charged is not None
+        remaining = draft.charged - draft.credited
+        if remaining > 0:
+            currency = draft.contract.price.currency
+            draft.credits.append(Credit(remaining, currency, now, "after_settlement"))
+            draft.credited += remaining
+            data = {
+                "amount": remaining,
+                "currency": currency,
+                "reason": "after_settlement",
+                "signal": signal.id,
+            }
+            draft.entries.append(Entry("credit", now, data))
+        return
     assert policy is AfterSettlement.IGNORE
-    return outcome
 
 
 # Windows and settlement -----------------------------------------------------------------
 
 
-def _begin_review(
-    outcome: Outcome, reason: ReviewReason, scheduled: Scheduled, at: datetime, step: _Step
-) -> Outcome:
+def _begin_review(draft: _Draft, reason: ReviewReason, scheduled: Scheduled, at: datetime) -> None:
     event = (
         Event.CONDITIONS_MET if reason is ReviewReason.CONDITIONS_MET else Event.ACTIVITY_TIMEOUT
     )
-    review_ends_at = at + timedelta(seconds=outcome.contract.review_window_s)
-    reviewing = replace(
-        outcome,
-        state=transition(outcome.state, event, State.IN_REVIEW),
-        scheduled=scheduled,
-        review_reason=reason,
-        review_ends_at=review_ends_at,
-        clock=max(outcome.clock, at),
-    )
-    _record_transition(outcome, reviewing, event, at, step)
-    if review_ends_at <= at:  # a review window of 0 settles at once
-        return _end_review(reviewing, review_ends_at, step)
-    return reviewing
+    before = draft.state
+    draft.state = transition(before, event, State.IN_REVIEW)
+    draft.scheduled = scheduled
+    draft.review_reason = reason
+    draft.review_ends_at = at + timedelta(seconds=draft.contract.review_window_s)
+    _record_transition(draft, before, event, at)
+    if draft.review_ends_at <= at:  # a review window of 0 settles at once
+        _end_review(draft, draft.review_ends_at)
 
 
-def _activity_timeout(outcome: Outcome, deadline: datetime, step: _Step) -> Outcome:
-    scheduled = schedule_on_timeout(outcome.last_verdict, outcome.contract.on_timeout)
-    return _begin_review(outcome, ReviewReason.ACTIVITY_TIMEOUT, scheduled, deadline, step)
+def _end_review(draft: _Draft, deadline: datetime) -> None:
+    assert draft.scheduled is not None
+    before = draft.state
+    _settle(draft, SETTLES_AS[draft.scheduled], Event.REVIEW_WINDOW_ENDED, deadline)
+    _record_transition(draft, before, Event.REVIEW_WINDOW_ENDED, deadline)
+    _book(draft, deadline)
 
 
-def _end_review(outcome: Outcome, deadline: datetime, step: _Step) -> Outcome:
-    assert outcome.scheduled is not None
-    settled = _settle(outcome, SETTLES_AS[outcome.scheduled], Event.REVIEW_WINDOW_ENDED, deadline)
-    _record_transition(outcome, settled, Event.REVIEW_WINDOW_ENDED, deadline, step)
-    return _book(settled, deadline, step)
-
-
-def _settle_manually(outcome: Outcome, settle: Settle, now: datetime, step: _Step) -> Outcome:
+def _settle_manually(draft: _Draft, settle: Settle, now: datetime) -> None:
     event = Event.MANUAL_CONFIRM if settle.decision is Scheduled.CONFIRM else Event.MANUAL_CANCEL
-    settled = _settle(outcome, SETTLES_AS[settle.decision], event, now)
-    _record_transition(outcome, settled, event, now, step, note=settle.reason, by=settle.by)
-    return _book(settled, now, step)
+    before = draft.state
+    _settle(draft, SETTLES_AS[settle.decision], event, now)
+    draft.scheduled = settle.decision
+    _record_transition(draft, before, event, now, note=settle.reason, by=settle.by)
+    _book(draft, now)
 
 
-def _settle(outcome: Outcome, to: State, event: Event, at: datetime) -> Outcome:
-    return replace(
-        outcome,
-        state=transition(outcome.state, event, to),
-        settled_at=at,
-        clock=max(outcome.clock, at),
-    )
+def _settle(draft: _Draft, to: State, event: Event, at: datetime) -> None:
+    draft.state = transition(draft.state, event, to)
+    draft.settled_at = at
 
 
-def _book(outcome: Outcome, at: datetime, step: _Step) -> Outcome:
-    if outcome.state is not State.CONFIRMED:
-        return outcome
-    price = outcome.contract.price
-    assert price.amount >= 0
-    step.charges.append(Charge(price.amount, price.currency, at))
-    step.entries.append(Entry("charge", at, {"amount": price.amount, "currency": price.currency}))
-    return replace(outcome, charged=price.amount, credited=Decimal(0))
+def _book(draft: _Draft, at: datetime) -> None:
+    if draft.state is not State.CONFIRMED:
+        return
+    price = draft.contract.price
+    assert price.amount >= 0, "a charge is never negative"
+    assert draft.charged is None, "a confirmed outcome books exactly one charge"
+    draft.charges.append(Charge(price.amount, price.currency, at))
+    draft.entries.append(Entry("charge", at, {"amount": price.amount, "currency": price.currency}))
+    draft.charged = price.amount
+    draft.credited = ZERO
 
 
 def _record_transition(
-    before: Outcome,
-    after: Outcome,
+    draft: _Draft,
+    before: State,
     event: Event,
     at: datetime,
-    step: _Step,
     *,
     note: str | None = None,
     by: str | None = None,
 ) -> None:
     data: dict[str, Any] = {
-        "from": before.state.value,
-        "to": after.state.value,
-        "scheduled": after.scheduled.value if after.scheduled is not None else None,
+        "from": before.value,
+        "to": draft.state.value,
+        "scheduled": draft.scheduled.value if draft.scheduled is not None else None,
         "reason": event.value,
-        "review_reason": after.review_reason.value if after.review_reason else None,
-        "active_until": format_time(after.active_until),
-        "review_ends_at": format_time(after.review_ends_at) if after.review_ends_at else None,
-        "settled_at": format_time(after.settled_at) if after.settled_at else None,
+        "review_reason": draft.review_reason.value if draft.review_reason else None,
+        "active_until": draft.active_until,
+        "review_ends_at": draft.review_ends_at,
+        "settled_at": draft.settled_at,
     }
     if note is not None:
         data["note"] = note
     if by is not None:
         data["by"] = by
-    step.entries.append(Entry("transition", at, data))
+    draft.entries.append(Entry("transition", at, data))

@@ -24,6 +24,6 @@ MAX_DEPTH = 32
 MAX_NAME_CHARS = 64  # the same bound as a signal's name (SPEC section 5)
 MAX_STRING_CHARS = 1024  # the same bound as a signal's string value
 MAX_NUMBER_CHARS = 64  # a numeric literal, as written (sign, digits and point)
-MAX_ENUMERATION = 4096  # value combinations tried to prove "failed"; see docs/decisions/0003
+MAX_ENUMERATION = 4096  # evaluations spent proving "failed"; see docs/decisions/0003
 
 KEYWORDS = frozenset({"AND", "OR", "NOT", "IN", "TRUE", "FALSE"})

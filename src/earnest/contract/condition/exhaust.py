@@ -15,8 +15,10 @@ constant, the empty string, and as many unrelated strings as names compared with
 Constants are the literals compared with the name and the values of seen names compared with
 it, shared across names compared with each other.
 
-Work is bounded by MAX_ENUMERATION combinations. Past it the answer is Kleene's, which is sound:
-it can say undecided where the exact answer is failed, never failed where it is not.
+The search is depth first and prunes: after each assignment, Kleene logic with the names not yet
+assigned still unknown can already say False for the whole branch. Work is bounded by
+MAX_ENUMERATION evaluations. Past it the answer is Kleene's, which is sound: it can say
+undecided where the exact answer is failed, never failed where it is not.
 """
 
 from __future__ import annotations
@@ -79,23 +81,52 @@ def repeated(root: Node) -> tuple[str, ...]:
 def exhaust(
     kleene: Kleene, names: Mapping[str, Use], enumerated: Sequence[str], values: Mapping[str, Value]
 ) -> Verdict:
-    """FAILED if no combination of the enumerated names' classes leaves the expression
-    possibly true, else UNDECIDED. The caller has already ruled out met."""
+    """FAILED if no assignment of the enumerated names leaves the expression possibly true,
+    else UNDECIDED (also when the search gives up). The caller has already ruled out met."""
+    found = search(kleene, names, enumerated, values)
+    return Verdict.FAILED if found is False else Verdict.UNDECIDED
+
+
+def search(
+    kleene: Kleene, names: Mapping[str, Use], enumerated: Sequence[str], values: Mapping[str, Value]
+) -> bool | None:
+    """Whether some assignment leaves the expression possibly true; None if it gave up.
+
+    Depth first, one name at a time, evaluating with Kleene logic after each assignment while
+    the names not yet assigned stay unknown: a False there is False for every completion, so
+    the whole branch is skipped. Bounded by MAX_ENUMERATION evaluations."""
     domains = plan(names, enumerated, values)
     if domains is None:
-        return Verdict.UNDECIDED
+        return None
     env: dict[str, Value | None] = dict(values)
-    for combination in itertools.product(*domains):
-        env.update(zip(enumerated, combination, strict=True))
-        if kleene(env) is not False:
-            return Verdict.UNDECIDED
-    return Verdict.FAILED
+    budget = MAX_ENUMERATION
+
+    def deeper(level: int) -> bool | None:
+        nonlocal budget
+        name = enumerated[level]
+        for value in domains[level]:
+            budget -= 1
+            if budget < 0:
+                return None
+            env[name] = value
+            result = kleene(env)
+            if result is False:
+                continue
+            if result is True or level + 1 == len(enumerated):
+                return True  # the names left unknown occur once: Kleene is exact for them
+            found = deeper(level + 1)
+            if found is not False:
+                return found
+        del env[name]  # unknown again for the next value one level up
+        return False
+
+    return deeper(0)
 
 
 def plan(
     names: Mapping[str, Use], enumerated: Sequence[str], values: Mapping[str, Value]
 ) -> list[list[Value | None]] | None:
-    """Each enumerated name's domain, or None past the bounds."""
+    """Each enumerated name's domain, or None if the numbers defeat exact arithmetic."""
     groups = _groups(names, enumerated)
     domains: list[list[Value | None]] = []
     for name in enumerated:
@@ -106,10 +137,7 @@ def plan(
         if numbers is None:
             return None
         domains.append(_domain(kinds, numbers, _strings(constants, len(group))))
-    size = 1
-    for domain in domains:
-        size *= len(domain)
-    return domains if size <= MAX_ENUMERATION else None
+    return domains
 
 
 def _groups(names: Mapping[str, Use], enumerated: Sequence[str]) -> dict[str, list[str]]:
