@@ -1,0 +1,246 @@
+"""Outcome rows, the hash-chained history, signals and the ledger.
+
+Callers hold a write transaction (:meth:`Database.write`) for every function that changes
+anything; the chain head row is the serialisation point that orders ``seq``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from earnest.contract.condition import Verdict
+from earnest.engine import Entry, Outcome, ReviewReason, Scheduled, State
+from earnest.store.codec import (
+    dump_observed,
+    dumps,
+    entry_hash,
+    from_us,
+    load_observed,
+    money_column,
+    money_value,
+    opt_time,
+    opt_us,
+    to_us,
+)
+from earnest.store.contracts import pinned
+from earnest.store.db import Tx
+
+OUTCOME_COLUMNS = (
+    "id, contract, ref, contract_version, customer, state, scheduled, review_reason, opened_at,"
+    " active_until, review_ends_at, settled_at, clock, observed, last_verdict, contested,"
+    " charged, credited"
+)
+_CHUNK = 400
+
+
+@dataclass(slots=True)
+class StoredOutcome:
+    id: int
+    outcome: Outcome
+
+
+def _from_row(tx: Tx, row: Sequence[Any]) -> StoredOutcome:
+    (
+        ident, contract, ref, version, customer, state, scheduled, review_reason, opened_at,
+        active_until, review_ends_at, settled_at, clock, observed, last_verdict, contested,
+        charged, credited,
+    ) = row  # fmt: skip
+    outcome = Outcome(
+        contract=pinned(tx, contract, int(version)),
+        contract_version=int(version),
+        ref=ref,
+        customer=customer,
+        state=State(state),
+        opened_at=from_us(opened_at),
+        active_until=from_us(active_until),
+        clock=from_us(clock),
+        scheduled=Scheduled(scheduled) if scheduled else None,
+        review_reason=ReviewReason(review_reason) if review_reason else None,
+        review_ends_at=opt_time(review_ends_at),
+        settled_at=opt_time(settled_at),
+        observed=load_observed(observed),
+        last_verdict=Verdict(last_verdict) if last_verdict else None,
+        contested=bool(contested),
+        charged=money_value(charged),
+        credited=money_value(credited) or Decimal(0),
+    )
+    return StoredOutcome(int(ident), outcome)
+
+
+def load_by_keys(
+    tx: Tx, keys: Iterable[tuple[str, str]], *, lock: bool = False
+) -> dict[tuple[str, str], StoredOutcome]:
+    found: dict[tuple[str, str], StoredOutcome] = {}
+    wanted = list(dict.fromkeys(keys))
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        values = ",".join("(?, ?)" for _ in chunk)
+        params = [part for key in chunk for part in key]
+        suffix = " FOR UPDATE" if lock and tx.dialect == "postgresql" else ""
+        rows = tx.query(
+            f"SELECT {OUTCOME_COLUMNS} FROM outcomes WHERE (contract, ref) IN"
+            f" (VALUES {values}){suffix}",
+            params,
+        )
+        for row in rows:
+            stored = _from_row(tx, row)
+            found[(stored.outcome.contract.key, stored.outcome.ref)] = stored
+    return found
+
+
+def load_by_ids(tx: Tx, ids: Sequence[int]) -> dict[int, StoredOutcome]:
+    found: dict[int, StoredOutcome] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        rows = tx.query(
+            f"SELECT {OUTCOME_COLUMNS} FROM outcomes WHERE id IN {tx.in_list(len(chunk))}", chunk
+        )
+        for row in rows:
+            stored = _from_row(tx, row)
+            found[stored.id] = stored
+    return found
+
+
+def load_one(tx: Tx, contract: str, ref: str) -> StoredOutcome | None:
+    return load_by_keys(tx, [(contract, ref)]).get((contract, ref))
+
+
+def _columns(outcome: Outcome, dialect: str) -> tuple[Any, ...]:
+    return (
+        outcome.state.value,
+        outcome.scheduled.value if outcome.scheduled else None,
+        outcome.review_reason.value if outcome.review_reason else None,
+        to_us(outcome.active_until),
+        opt_us(outcome.review_ends_at),
+        opt_us(outcome.settled_at),
+        to_us(outcome.clock),
+        opt_us(outcome.deadline),
+        dump_observed(outcome.observed),
+        outcome.last_verdict.value if outcome.last_verdict else None,
+        outcome.contested,
+        money_column(outcome.charged, dialect),
+        money_column(outcome.credited, dialect),
+    )
+
+
+def insert_outcome(tx: Tx, outcome: Outcome) -> int:
+    row = tx.one(
+        "INSERT INTO outcomes (contract, ref, contract_version, customer, opened_at, state,"
+        " scheduled, review_reason, active_until, review_ends_at, settled_at, clock, deadline,"
+        " observed, last_verdict, contested, charged, credited)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (
+            outcome.contract.key,
+            outcome.ref,
+            outcome.contract_version,
+            outcome.customer,
+            to_us(outcome.opened_at),
+            *_columns(outcome, tx.dialect),
+        ),
+    )
+    assert row is not None
+    return int(row[0])
+
+
+def update_outcomes(tx: Tx, outcomes: Sequence[StoredOutcome]) -> None:
+    tx.executemany(
+        "UPDATE outcomes SET state = ?, scheduled = ?, review_reason = ?, active_until = ?,"
+        " review_ends_at = ?, settled_at = ?, clock = ?, deadline = ?, observed = ?,"
+        " last_verdict = ?, contested = ?, charged = ?, credited = ? WHERE id = ?",
+        [(*_columns(s.outcome, tx.dialect), s.id) for s in outcomes],
+    )
+
+
+def ensure_customers(tx: Tx, customers: Iterable[str], now: datetime) -> None:
+    tx.executemany(
+        "INSERT INTO customers (id, billing_day, created_at) VALUES (?, 1, ?)"
+        " ON CONFLICT (id) DO NOTHING",
+        [(customer, to_us(now)) for customer in dict.fromkeys(customers)],
+    )
+
+
+def append_history(tx: Tx, entries: Sequence[tuple[int, Entry]]) -> list[int]:
+    """Append entries in order, extending the hash chain; returns their ``seq`` numbers."""
+    if not entries:
+        return []
+    head = tx.one("SELECT seq, hash FROM chain_head WHERE id = 1")
+    assert head is not None, "the chain head row is created by the first migration"
+    seq, previous = int(head[0]), str(head[1])
+    rows = []
+    seqs = []
+    for outcome_id, entry in entries:
+        seq += 1
+        recorded_at = to_us(entry.at)
+        data = dumps(entry.data)
+        previous = entry_hash(previous, seq, outcome_id, recorded_at, kind=entry.kind, data=data)
+        rows.append((seq, outcome_id, recorded_at, entry.kind, data, previous))
+        seqs.append(seq)
+    tx.executemany(
+        "INSERT INTO history (seq, outcome_id, recorded_at, kind, data, hash)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    tx.execute("UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1", (seq, previous))
+    return seqs
+
+
+def billing_days(tx: Tx, customers: Iterable[str]) -> dict[str, int]:
+    wanted = list(dict.fromkeys(customers))
+    days: dict[str, int] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        for ident, day in tx.query(
+            f"SELECT id, billing_day FROM customers WHERE id IN {tx.in_list(len(chunk))}", chunk
+        ):
+            days[ident] = int(day)
+    return days
+
+
+def period_start(moment: datetime, billing_day: int) -> date:
+    """The first day of the billing period containing ``moment`` (periods start at 00:00 UTC
+    on the customer's billing day, 1 to 28)."""
+    assert 1 <= billing_day <= 28
+    day = moment.date()
+    if day.day >= billing_day:
+        return day.replace(day=billing_day)
+    if day.month == 1:
+        return date(day.year - 1, 12, billing_day)
+    return date(day.year, day.month - 1, billing_day)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerItem:
+    kind: str  # charge | credit
+    outcome_id: int
+    customer: str
+    amount: Decimal
+    currency: str
+    booked_at: datetime
+    history_seq: int
+
+
+def book(tx: Tx, items: Sequence[LedgerItem]) -> None:
+    if not items:
+        return
+    days = billing_days(tx, {item.customer for item in items})
+    tx.executemany(
+        "INSERT INTO ledger (kind, outcome_id, customer, amount, currency, period_start,"
+        " booked_at, history_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                item.kind,
+                item.outcome_id,
+                item.customer,
+                money_column(item.amount, tx.dialect),
+                item.currency,
+                period_start(item.booked_at, days.get(item.customer, 1)).isoformat(),
+                to_us(item.booked_at),
+                item.history_seq,
+            )
+            for item in items
+        ],
+    )
