@@ -84,7 +84,7 @@ class PgServer:
                 os.chown(self._tmpdir, owner.pw_uid, owner.pw_gid)
             self._init_and_start(bindir)
         except BaseException:
-            self._remove_tmpdir()
+            self.stop()  # a server that came up too late for pg_ctl's wait goes too
             raise
 
     def stop(self) -> None:

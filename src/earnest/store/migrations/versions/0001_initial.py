@@ -19,7 +19,8 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-MONEY = sa.Numeric(28, 6).with_variant(sa.Text(), "sqlite")
+# Unconstrained NUMERIC keeps the scale it was given (12.50 stays 12.50, not 12.500000).
+MONEY = sa.Numeric().with_variant(sa.Text(), "sqlite")
 TIME = sa.BigInteger()
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite rowid aliases need INTEGER
 

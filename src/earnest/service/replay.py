@@ -1,0 +1,311 @@
+"""``earnest replay --verify``: rebuild every outcome from its history and compare.
+
+The engine is pure and time is an input, so an outcome's recorded history is enough to rebuild
+it: ``Open`` at the ``opened`` entry's time (version and customer from that entry), each
+``signal`` entry as a :class:`Signal` at its ``received_at``, each manual settlement as a
+:class:`Settle` at its time, and a final :class:`DeadlineReached` at the last entry's time.
+Checks, transitions, charges, credits and flags are the engine's own output and must come out
+again exactly: the same kinds at the same times with the same canonical JSON. The rebuilt
+outcome row and its ledger rows must match the stored ones.
+
+The outcome's ``clock`` is not compared: after a deadline it holds the time the scheduler ran,
+which is deliberately recorded nowhere (decisions never depend on scheduler lag).
+
+Outcomes are read a chunk per read transaction (each outcome's row, history and ledger in the
+same snapshot), so memory stays bounded whatever the size of the store.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from earnest.engine import (
+    DeadlineReached,
+    Entry,
+    IllegalTransition,
+    Input,
+    Open,
+    Outcome,
+    Scheduled,
+    Settle,
+    Signal,
+    decide,
+)
+from earnest.store.codec import (
+    as_value,
+    dump_observed,
+    dumps,
+    from_us,
+    loads,
+    money_value,
+    opt_us,
+    to_us,
+)
+from earnest.store.contracts import UnknownContract, pinned
+from earnest.store.db import Database, Tx
+from earnest.timefmt import format_time, parse_time
+
+CHUNK = 200
+MAX_DIFFERENCES = 1_000  # reported in full; beyond that only counted
+MANUAL = {"manual_confirm": Scheduled.CONFIRM, "manual_cancel": Scheduled.CANCEL}
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    contract: str
+    ref: str
+    what: str
+    stored: str
+    rebuilt: str
+
+    def describe(self) -> str:
+        return (
+            f"{self.contract}/{self.ref}: {self.what}: stored {self.stored}, rebuilt {self.rebuilt}"
+        )
+
+
+@dataclass(slots=True)
+class ReplayReport:
+    outcomes: int = 0
+    entries: int = 0
+    differing_outcomes: int = 0
+    total_differences: int = 0
+    differences: list[Difference] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.total_differences == 0
+
+    def describe(self) -> str:
+        return (
+            f"{self.outcomes} outcomes rebuilt from {self.entries} history entries:"
+            f" {self.total_differences} differences in {self.differing_outcomes} outcomes"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """One outcome as stored: its row (as columns), its history and its ledger rows."""
+
+    id: int
+    contract: str
+    ref: str
+    columns: dict[str, Any]
+    history: list[tuple[int, int, str, str]]  # seq, recorded_at_us, kind, data
+    ledger: list[tuple[str, Decimal, str, int]]  # kind, amount, currency, booked_at_us
+
+
+_ROW = (
+    "id, contract, ref, contract_version, customer, state, scheduled, review_reason,"
+    " opened_at, active_until, review_ends_at, settled_at, deadline, observed, last_verdict,"
+    " contested, charged, credited"
+)
+_COMPARED = _ROW.split(", ")[3:]
+_TIMES = ("opened_at", "active_until", "review_ends_at", "settled_at", "deadline")
+
+
+def replay_verify(db: Database, chunk: int = CHUNK) -> ReplayReport:
+    """Rebuild every outcome through the engine and report how it differs from the store."""
+    assert chunk > 0
+    report = ReplayReport()
+    after = 0
+    while True:
+        with db.read() as tx:
+            batch = _read_chunk(tx, after, chunk)
+            if not batch:
+                return report
+            for stored in batch:
+                differences = _verify(tx, stored)
+                report.outcomes += 1
+                report.entries += len(stored.history)
+                if differences:
+                    report.differing_outcomes += 1
+                    report.total_differences += len(differences)
+                    room = MAX_DIFFERENCES - len(report.differences)
+                    report.differences.extend(differences[: max(room, 0)])
+        after = batch[-1].id
+
+
+def _read_chunk(tx: Tx, after: int, chunk: int) -> list[_Stored]:
+    rows = tx.query(f"SELECT {_ROW} FROM outcomes WHERE id > ? ORDER BY id LIMIT ?", (after, chunk))
+    if not rows:
+        return []
+    ids = [int(row[0]) for row in rows]
+    history: dict[int, list[tuple[int, int, str, str]]] = defaultdict(list)
+    for outcome_id, seq, recorded_at, kind, data in tx.query(
+        "SELECT outcome_id, seq, recorded_at, kind, data FROM history"
+        f" WHERE outcome_id IN {tx.in_list(len(ids))} ORDER BY outcome_id, seq",
+        ids,
+    ):
+        history[int(outcome_id)].append((int(seq), int(recorded_at), kind, data))
+    ledger: dict[int, list[tuple[str, Decimal, str, int]]] = defaultdict(list)
+    for outcome_id, kind, amount, currency, booked_at in tx.query(
+        "SELECT outcome_id, kind, amount, currency, booked_at FROM ledger"
+        f" WHERE outcome_id IN {tx.in_list(len(ids))} ORDER BY outcome_id, id",
+        ids,
+    ):
+        value = money_value(amount)
+        assert value is not None
+        ledger[int(outcome_id)].append((kind, value, currency, int(booked_at)))
+    found = []
+    for row in rows:
+        ident = int(row[0])
+        columns = dict(zip(_COMPARED, row[3:], strict=True))
+        found.append(
+            _Stored(ident, row[1], row[2], columns, history.get(ident, []), ledger.get(ident, []))
+        )
+    return found
+
+
+# Rebuilding -----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Rebuilt:
+    outcome: Outcome
+    entries: list[Entry]
+
+
+def _verify(tx: Tx, stored: _Stored) -> list[Difference]:
+    def differ(what: str, was: object, now: object) -> Difference:
+        return Difference(stored.contract, stored.ref, what, _shown(was), _shown(now))
+
+    try:
+        rebuilt = _rebuild(tx, stored)
+    except (_Unreplayable, IllegalTransition, UnknownContract, ValueError) as error:
+        return [differ("replay failed", "a history", f"nothing ({error})")]
+    differences = [
+        differ(name, was, now)
+        for name, was, now in _compare_columns(stored.columns, _columns(rebuilt.outcome))
+    ]
+    differences.extend(differ(*found) for found in _compare_history(stored, rebuilt.entries))
+    rebuilt_ledger = [
+        (e.kind, Decimal(e.data["amount"]), str(e.data["currency"]), to_us(e.at))
+        for e in rebuilt.entries
+        if e.kind in ("charge", "credit")
+    ]
+    if stored.ledger != rebuilt_ledger:  # Decimals compare by value: 0.99 == 0.990000
+        differences.append(differ("ledger", stored.ledger, rebuilt_ledger))
+    return differences
+
+
+class _Unreplayable(ValueError):
+    """The recorded history cannot be fed to the engine at all."""
+
+
+def _rebuild(tx: Tx, stored: _Stored) -> _Rebuilt:
+    if not stored.history or stored.history[0][2] != "opened":
+        raise _Unreplayable("the history does not begin with an opened entry")
+    _, opened_us, _, opened_text = stored.history[0]
+    opened = loads(opened_text)
+    version = int(opened["contract_version"])
+    contract = pinned(tx, stored.contract, version)
+    start = Open(contract, version, stored.ref, str(opened["customer"]))
+    decision = decide(None, start, from_us(opened_us))
+    entries = list(decision.effects.entries)
+    outcome = decision.outcome
+    for event, at in _inputs(stored.history[1:]):
+        decision = decide(outcome, event, at)
+        outcome = decision.outcome
+        entries.extend(decision.effects.entries)
+    final = decide(outcome, DeadlineReached(), from_us(stored.history[-1][1]))
+    entries.extend(final.effects.entries)
+    return _Rebuilt(final.outcome, entries)
+
+
+def _inputs(history: Sequence[tuple[int, int, str, str]]) -> list[tuple[Input, datetime]]:
+    """The inputs the history records, each with the engine time it was applied at."""
+    inputs: list[tuple[Input, datetime]] = []
+    for _, recorded_at, kind, text in history:
+        if kind == "signal":
+            data = loads(text)
+            signal = Signal(
+                str(data["signal"]),
+                as_value(data.get("value")),
+                parse_time(data["at"]),
+                data.get("id"),
+                data.get("data"),
+            )
+            inputs.append((signal, parse_time(data["received_at"])))
+        elif kind == "transition":
+            data = loads(text)
+            decision = MANUAL.get(data.get("reason"))
+            if decision is not None:
+                settle = Settle(decision, str(data.get("note") or ""), data.get("by"))
+                inputs.append((settle, from_us(recorded_at)))
+    return inputs
+
+
+# Comparing ------------------------------------------------------------------------------
+
+
+def _columns(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "contract_version": outcome.contract_version,
+        "customer": outcome.customer,
+        "state": outcome.state.value,
+        "scheduled": outcome.scheduled.value if outcome.scheduled else None,
+        "review_reason": outcome.review_reason.value if outcome.review_reason else None,
+        "opened_at": to_us(outcome.opened_at),
+        "active_until": to_us(outcome.active_until),
+        "review_ends_at": opt_us(outcome.review_ends_at),
+        "settled_at": opt_us(outcome.settled_at),
+        "deadline": opt_us(outcome.deadline),
+        "observed": dump_observed(outcome.observed),
+        "last_verdict": outcome.last_verdict.value if outcome.last_verdict else None,
+        "contested": outcome.contested,
+        "charged": outcome.charged,
+        "credited": outcome.credited,
+    }
+
+
+def _compare_columns(
+    stored: dict[str, Any], rebuilt: dict[str, Any]
+) -> list[tuple[str, object, object]]:
+    found: list[tuple[str, object, object]] = []
+    for name in _COMPARED:
+        was, now = stored[name], rebuilt[name]
+        if name in _TIMES:
+            was, now = _time(None if was is None else int(was)), _time(now)
+        elif name in ("charged", "credited"):
+            was = money_value(was)  # Decimals compare by value: 0.99 == 0.990000
+        elif name == "contested":
+            was = bool(was)
+        elif name == "contract_version":
+            was = int(was)
+        if was != now:
+            found.append((name, was, now))
+    return found
+
+
+def _compare_history(stored: _Stored, rebuilt: list[Entry]) -> list[tuple[str, object, object]]:
+    """The first entry where stored and rebuilt history part ways (later ones follow from it)."""
+    for index, (seq, recorded_at, kind, text) in enumerate(stored.history):
+        if index >= len(rebuilt):
+            return [(f"history entry {seq}", f"{kind} {text}", "no such entry")]
+        entry = rebuilt[index]
+        was = (_time(recorded_at), kind, text)
+        now = (_time(to_us(entry.at)), entry.kind, dumps(entry.data))
+        if was != now:
+            return [(f"history entry {seq}", " ".join(map(str, was)), " ".join(map(str, now)))]
+    if len(rebuilt) > len(stored.history):
+        extra = rebuilt[len(stored.history)]
+        return [("history", "no further entry", f"{extra.kind} {dumps(extra.data)}")]
+    return []
+
+
+def _time(micros: int | None) -> str | None:
+    return None if micros is None else format_time(from_us(micros))
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, str):
+        return value
+    return repr(value)

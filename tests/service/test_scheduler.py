@@ -1,0 +1,238 @@
+"""The scheduler on SQLite and PostgreSQL: deadlines stamped with their own time, catch-up in
+deadline order, settlement within a second on the real clock, prompt stop, retries after
+database errors, and several concurrent firers settling each outcome once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+import earnest.service.scheduler as scheduler_module
+from earnest.contract import load_contract
+from earnest.service.deadlines import catch_up, fire_due
+from earnest.service.ingest import ingest
+from earnest.service.scheduler import Scheduler
+from earnest.store.codec import from_us
+from earnest.store.contracts import save_contract
+from earnest.store.db import Database
+
+T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+REVIEWED = """
+active_for: 1h
+review_window: {review}
+price: $2
+conditions: done
+on_timeout: confirm
+"""
+QUICK = """
+active_for: 1s
+review_window: 0s
+price: $1
+conditions: done
+on_timeout: confirm
+"""
+
+
+class FakeClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def put(db: Database, key: str, text: str, now: datetime = T0) -> None:
+    with db.write() as tx:
+        save_contract(tx, load_contract(text, key=key), now)
+
+
+def send(db: Database, contract: str, ref: str, now: datetime, signal: str = "done") -> None:
+    [result] = ingest(
+        db, [{"contract": contract, "outcome": ref, "signal": signal, "customer": "acme"}], now
+    )
+    assert result.status == "accepted", result.error
+
+
+def outcome_row(db: Database, ref: str) -> tuple[Any, ...]:
+    with db.read() as tx:
+        row = tx.one("SELECT state, settled_at, deadline FROM outcomes WHERE ref = ?", (ref,))
+    assert row is not None
+    return row
+
+
+def settlements(db: Database) -> list[tuple[str, datetime]]:
+    """Each settling transition in history order: (outcome ref, recorded_at)."""
+    with db.read() as tx:
+        rows = tx.query(
+            "SELECT o.ref, h.recorded_at, h.data FROM history h JOIN outcomes o"
+            " ON o.id = h.outcome_id WHERE h.kind = 'transition' ORDER BY h.seq"
+        )
+    return [(ref, from_us(int(at))) for ref, at, data in rows if '"to":"confirmed"' in data]
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float = 5.0) -> float:
+    """Poll until ``predicate`` holds; the wall-clock time when it did."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return time.time()
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting")
+
+
+@pytest.fixture
+def running() -> Iterator[list[Scheduler]]:
+    """Schedulers a test started; each is stopped at the end even when the test fails."""
+    started: list[Scheduler] = []
+    yield started
+    for scheduler in started:
+        scheduler.stop(5)
+
+
+def start(running: list[Scheduler], db: Database, **options: Any) -> Scheduler:
+    scheduler = Scheduler(db, **options)
+    running.append(scheduler)
+    scheduler.start()
+    return scheduler
+
+
+def test_a_deadline_fires_stamped_with_its_own_time(db: Database, running: list[Scheduler]) -> None:
+    put(db, "reviewed", REVIEWED.format(review="1h"))
+    send(db, "reviewed", "o1", T0)  # met at T0: review ends T0 + 1h
+    clock = FakeClock(T0 + timedelta(minutes=30))
+    scheduler = start(running, db, clock=clock)
+    time.sleep(0.3)
+    assert outcome_row(db, "o1")[0] == "in_review"  # not due yet on the fake clock
+    clock.now = T0 + timedelta(hours=5)  # the scheduler ran four hours late
+    wait_for(lambda: outcome_row(db, "o1")[0] == "confirmed")
+    assert from_us(int(outcome_row(db, "o1")[1])) == T0 + timedelta(hours=1)
+    with db.read() as tx:
+        booked = tx.one("SELECT booked_at FROM ledger")
+    assert booked is not None
+    assert from_us(int(booked[0])) == T0 + timedelta(hours=1)
+    assert scheduler.fired == 1
+    assert scheduler.stop(5)
+
+
+def test_catch_up_after_downtime_fires_in_deadline_order(
+    db: Database, running: list[Scheduler]
+) -> None:
+    put(db, "slow", REVIEWED.format(review="3h"))
+    put(db, "fast", REVIEWED.format(review="1h"))
+    # Opened first, due last: the order of deadlines is not the order of ids.
+    send(db, "slow", "s1", T0)  # due T0 + 3h
+    send(db, "fast", "f1", T0 + timedelta(minutes=1))  # due T0 + 1h01
+    send(db, "fast", "f2", T0 + timedelta(minutes=90))  # due T0 + 2h30
+    send(db, "slow", "s2", T0 + timedelta(minutes=2))  # due T0 + 3h02
+    # Down for a day; on start, everything missed fires, oldest deadline first.
+    scheduler = start(running, db, clock=FakeClock(T0 + timedelta(days=1)), batch=2)
+    wait_for(lambda: scheduler.fired == 4)
+    assert settlements(db) == [
+        ("f1", T0 + timedelta(hours=1, minutes=1)),
+        ("f2", T0 + timedelta(hours=2, minutes=30)),
+        ("s1", T0 + timedelta(hours=3)),
+        ("s2", T0 + timedelta(hours=3, minutes=2)),
+    ]
+
+
+def test_a_deadline_settles_within_a_second_on_the_real_clock(
+    db: Database, running: list[Scheduler]
+) -> None:
+    put(db, "quick", QUICK)
+    start(running, db)
+    opened = datetime.now(UTC)
+    send(db, "quick", "q1", opened, signal="started")  # undecided: on_timeout confirm after 1s
+    seen = wait_for(lambda: outcome_row(db, "q1")[0] == "confirmed", timeout_s=3.0)
+    settled_at = from_us(int(outcome_row(db, "q1")[1]))
+    assert settled_at == opened + timedelta(seconds=1)
+    lag_s = seen - settled_at.timestamp()
+    assert 0 <= lag_s < 1.0, f"settled {lag_s:.3f} s after its deadline"
+
+
+def test_stop_returns_promptly_and_ends_the_thread(db: Database) -> None:
+    scheduler = Scheduler(db, poll_s=1.0)
+    scheduler.start()
+    time.sleep(0.1)
+    began = time.monotonic()
+    assert scheduler.stop(5)
+    assert time.monotonic() - began < 0.5
+    assert not scheduler.running
+
+
+def test_database_errors_are_logged_and_retried(
+    db: Database,
+    running: list[Scheduler],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    put(db, "reviewed", REVIEWED.format(review="1h"))
+    send(db, "reviewed", "o1", T0)
+    failures = iter([True, True, True])
+
+    def flaky(database: Database, now: datetime, limit: int = 1000) -> int:
+        if next(failures, False):
+            raise ConnectionError("the database went away")
+        return fire_due(database, now, limit)
+
+    monkeypatch.setattr(scheduler_module, "fire_due", flaky)
+    scheduler = start(running, db, clock=FakeClock(T0 + timedelta(hours=2)))
+    wait_for(lambda: outcome_row(db, "o1")[0] == "confirmed")
+    assert scheduler.errors == 3
+    assert scheduler.running
+    logged = [r for r in caplog.records if r.name == "earnest.scheduler" and r.exc_info]
+    assert len(logged) == 3
+    assert all("the database went away" in str(r.exc_info[1]) for r in logged if r.exc_info)
+
+
+def test_concurrent_firers_on_postgresql_settle_and_charge_each_outcome_once(
+    pg_url: str,
+) -> None:
+    setup = Database(pg_url)
+    setup.migrate()
+    put(setup, "reviewed", REVIEWED.format(review="1h"))
+    count = 60
+    items = [
+        {"contract": "reviewed", "outcome": f"o{n}", "signal": "done", "customer": "acme"}
+        for n in range(count)
+    ]
+    assert all(r.status == "accepted" for r in ingest(setup, items, T0))
+    now = T0 + timedelta(hours=2)
+    barrier = threading.Barrier(4)
+    fired: list[int] = []
+    errors: list[BaseException] = []
+
+    def firer() -> None:
+        own = Database(pg_url)
+        try:
+            barrier.wait()
+            total = 0
+            for _ in range(20):  # small batches interleave the firers
+                total += fire_due(own, now, limit=5)
+            total += catch_up(own, now)
+            fired.append(total)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=firer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors
+    assert sum(fired) == count
+    assert len([f for f in fired if f]) > 1, "the firers did not overlap"
+    with setup.read() as tx:
+        charges = tx.query("SELECT outcome_id, COUNT(*) FROM ledger GROUP BY outcome_id")
+        states = tx.query("SELECT state, COUNT(*) FROM outcomes GROUP BY state")
+    assert len(charges) == count
+    assert all(int(n) == 1 for _, n in charges)
+    assert states == [("confirmed", count)]
+    assert len(settlements(setup)) == count
+    setup.close()
