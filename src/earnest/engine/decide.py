@@ -27,6 +27,7 @@ from earnest.engine.lifecycle import (
     State,
     schedule_on_check,
     schedule_on_timeout,
+    timer,
     transition,
 )
 from earnest.engine.model import (
@@ -115,11 +116,7 @@ class _Draft:
 
     @property
     def deadline(self) -> datetime | None:
-        if self.state is State.OPEN:
-            return self.active_until
-        if self.state is State.IN_REVIEW:
-            return self.review_ends_at
-        return None
+        return timer(self.state, self.active_until, self.review_ends_at)
 
     def decision(self) -> Decision:
         o = self.original

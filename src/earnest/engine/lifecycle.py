@@ -13,6 +13,7 @@ and :func:`schedule_on_timeout`. ::
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from earnest.contract.condition import Verdict
@@ -99,6 +100,16 @@ def schedule_on_timeout(last_verdict: Verdict | None, policy: OnTimeout) -> Sche
     if last_verdict is Verdict.FAILED:
         return Scheduled.CANCEL
     return on_timeout(policy)
+
+
+def timer(state: State, active_until: datetime, review_ends_at: datetime | None) -> datetime | None:
+    """An outcome's one timer: the activity window's end while open, the review window's end
+    while in review, none once settled."""
+    if state is State.OPEN:
+        return active_until
+    if state is State.IN_REVIEW:
+        return review_ends_at
+    return None
 
 
 class IllegalTransition(ValueError):

@@ -15,7 +15,7 @@ from typing import Any
 
 from earnest.contract.condition import Value, Verdict
 from earnest.contract.model import Contract
-from earnest.engine.lifecycle import ReviewReason, Scheduled, State
+from earnest.engine.lifecycle import ReviewReason, Scheduled, State, timer
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -65,11 +65,7 @@ class Outcome:
     @property
     def deadline(self) -> datetime | None:
         """The next time something happens to this outcome with no input: its one timer."""
-        if self.state is State.OPEN:
-            return self.active_until
-        if self.state is State.IN_REVIEW:
-            return self.review_ends_at
-        return None
+        return timer(self.state, self.active_until, self.review_ends_at)
 
 
 # Inputs ---------------------------------------------------------------------------------

@@ -1,0 +1,3 @@
+from earnest.cli import main
+
+main()

@@ -1,0 +1,167 @@
+"""``earnest contracts``: validate, apply, list, show and archive contracts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from earnest.cli.base import fail, main, with_database
+from earnest.contract import Contract, ContractError, contract_to_dict, format_duration
+from earnest.files import load_contract_file
+from earnest.store.contracts import (
+    StoredContract,
+    UnknownContract,
+    archive_contract,
+    contract_version,
+    latest_contract,
+    list_contracts,
+    save_contract,
+)
+from earnest.store.db import Database
+from earnest.timefmt import format_time
+
+
+@main.group()
+def contracts() -> None:
+    """Manage contracts from YAML or JSON files."""
+
+
+def _valid_files(
+    files: tuple[Path, ...], console: Console, invalid: str
+) -> Iterator[tuple[Path, Contract]]:
+    """Each file that validates, as ``(path, contract)``; each that does not is reported with
+    its errors (field, line, column, caret) and skipped. Exit status 1 at the end if any was."""
+    failed = 0
+    for path in files:
+        try:
+            contract = load_contract_file(path)
+        except ContractError as error:
+            failed += 1
+            console.print(f"[red]✗[/red] {path}{invalid}", markup=True)
+            for problem in error.errors:
+                console.print("  " + str(problem).replace("\n", "\n  "), markup=False)
+            continue
+        yield path, contract
+    if failed:
+        sys.exit(1)
+
+
+@contracts.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+def contracts_validate(files: tuple[Path, ...]) -> None:
+    """Validate contract FILES without saving them. Exit status 1 if any is invalid."""
+    console = Console(highlight=False)
+    for path, contract in _valid_files(files, console, ""):
+        console.print(
+            f"[green]✓[/green] {path}: {contract.key}, {contract.price.amount} "
+            f"{contract.price.currency}",
+            markup=True,
+        )
+
+
+@contracts.command("apply")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@with_database
+def contracts_apply(db: Database, files: tuple[Path, ...]) -> None:
+    """Validate and save contract FILES: a changed contract becomes a new version.
+
+    An invalid file is reported with its errors and saves nothing; the others are still
+    saved. Exit status 1 if any file is invalid.
+    """
+    console = Console(highlight=False, soft_wrap=True)  # paths and carets never wrap
+    for path, contract in _valid_files(files, console, ": invalid, nothing saved"):
+        with db.write() as tx:
+            stored, created = save_contract(tx, contract, datetime.now(UTC))
+        what = (
+            f"created version {stored.version}"
+            if created
+            else f"unchanged (version {stored.version})"
+        )
+        console.print(f"[green]✓[/green] {path}: {contract.key} {what}", markup=True)
+
+
+@contracts.command("list")
+@with_database
+def contracts_list(db: Database) -> None:
+    """List every contract at its latest version."""
+    with db.read() as tx:
+        stored = list_contracts(tx)
+    if not stored:
+        click.echo("no contracts yet: add one with `earnest contracts apply FILE`")
+        return
+    table = Table()
+    for column in ("key", "version", "price", "windows", "archived"):
+        table.add_column(column)
+    for entry in stored:
+        contract = entry.contract
+        windows = (
+            f"active {format_duration(contract.active_for_s)},"
+            f" review {format_duration(contract.review_window_s)}"
+        )
+        archived = "yes" if entry.archived else "no"
+        table.add_row(contract.key, str(entry.version), str(contract.price), windows, archived)
+    Console(highlight=False).print(table)
+
+
+@contracts.command("show")
+@click.argument("key")
+@click.option(
+    "--version", "version", type=click.IntRange(min=1), help="One version (default: latest)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the contract as JSON.")
+@with_database
+def contracts_show(db: Database, key: str, version: int | None, as_json: bool) -> None:
+    """Show contract KEY (its latest version, or --version N)."""
+    try:
+        with db.read() as tx:
+            stored = (
+                latest_contract(tx, key) if version is None else contract_version(tx, key, version)
+            )
+    except UnknownContract as error:
+        fail(str(error))
+    document = _contract_document(stored)
+    if as_json:
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        return
+    for name, value in document.items():
+        if isinstance(value, list):
+            click.echo(f"{name}:")
+            for item in value:
+                click.echo(f"  - {item}")
+        elif isinstance(value, dict):
+            click.echo(f"{name}: {value['amount']} {value['currency']}")
+        elif value is not None:
+            click.echo(f"{name}: {str(value).lower() if isinstance(value, bool) else value}")
+
+
+@contracts.command("archive")
+@click.argument("key")
+@with_database
+def contracts_archive(db: Database, key: str) -> None:
+    """Archive contract KEY: it opens no new outcomes; open ones run to their end."""
+    try:
+        with db.write() as tx:
+            stored = archive_contract(tx, key)
+    except UnknownContract as error:
+        fail(str(error))
+    click.echo(f"{key}: archived (latest version {stored.version})")
+
+
+def _contract_document(stored: StoredContract) -> dict[str, Any]:
+    """A contract as the API returns it: its fields plus key, version, fingerprint, archived,
+    created_at (SPEC section 8)."""
+    return {
+        **contract_to_dict(stored.contract),
+        "version": stored.version,
+        "fingerprint": stored.fingerprint,
+        "archived": stored.archived,
+        "created_at": format_time(stored.created_at),
+    }

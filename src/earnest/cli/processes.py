@@ -1,0 +1,141 @@
+"""``earnest serve``, ``earnest worker`` and ``earnest signal``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import click
+
+from earnest.cli.base import fail, main, parse_json, with_database
+from earnest.contract.condition import Value
+from earnest.contract.money import format_amount
+from earnest.engine import Outcome
+from earnest.service.ingest import ingest
+from earnest.service.process import run_process
+from earnest.store.db import Database, redact
+from earnest.timefmt import format_time
+
+
+@main.command("signal")
+@click.option("--contract", required=True, help="The contract key.")
+@click.option("--outcome", required=True, help="The vendor's reference for the unit of work.")
+@click.option("--signal", "name", required=True, help="The signal name.")
+@click.option("--value", help="JSON (true, false, null, a number) or else a string. Default true.")
+@click.option("--customer", help="Required when the signal opens the outcome.")
+@click.option("--at", help="When it happened, RFC 3339 (default: now).")
+@click.option("--id", "ident", help="Idempotency key.")
+@click.option("--data", help="A JSON object kept for the audit trail.")
+@with_database
+def signal_command(  # click passes every option by name
+    *,
+    db: Database,
+    contract: str,
+    outcome: str,
+    name: str,
+    value: str | None,
+    customer: str | None,
+    at: str | None,
+    ident: str | None,
+    data: str | None,
+) -> None:
+    """Send one signal, received now, and print the outcome's state afterwards."""
+    raw: dict[str, Any] = {"contract": contract, "outcome": outcome, "signal": name}
+    if value is not None:
+        raw["value"] = _value_option(value)
+    optional = {"customer": customer, "at": at, "id": ident}
+    raw.update({field: given for field, given in optional.items() if given is not None})
+    if data is not None:
+        try:
+            raw["data"] = parse_json(data)
+        except ValueError as error:
+            fail(f"invalid_signal: --data is not JSON: {error} (field: data)")
+    [result] = ingest(db, [raw], datetime.now(UTC))
+    if result.status == "rejected":
+        assert result.error is not None
+        problem = result.error
+        where = f" (field: {problem.field})" if problem.field else ""
+        fail(f"{problem.code}: {problem.message}{where}")
+    click.echo(f"{result.status}: {contract} / {outcome}")
+    if result.outcome is not None:
+        _print_outcome(result.outcome)
+
+
+def _value_option(text: str) -> Any:
+    """``--value``: JSON when it parses (numbers as Decimal), else the text as a string."""
+    try:
+        return parse_json(text)
+    except ValueError:
+        return text
+
+
+def _print_outcome(outcome: Outcome) -> None:
+    state = outcome.state.value
+    if outcome.scheduled is not None:
+        state += f" (scheduled {outcome.scheduled.value}"
+        reason = outcome.review_reason.value if outcome.review_reason else "none"
+        state += f", reason {reason})"
+    lines = {
+        "customer": outcome.customer,
+        "state": state,
+        "contract_version": str(outcome.contract_version),
+        "opened_at": format_time(outcome.opened_at),
+        "active_until": format_time(outcome.active_until),
+        "review_ends_at": _time_or_none(outcome.review_ends_at),
+        "settled_at": _time_or_none(outcome.settled_at),
+        "values": ", ".join(f"{k}={_show_value(v)}" for k, v in outcome.values.items()) or "-",
+        "last_check": outcome.last_verdict.value if outcome.last_verdict else "-",
+    }
+    if outcome.charged is not None:
+        currency = outcome.contract.price.currency
+        lines["charge"] = f"{format_amount(outcome.charged, currency)} {currency}"
+    if outcome.contested:
+        lines["contested"] = "true"
+    for label, text in lines.items():
+        click.echo(f"  {label}: {text}")
+
+
+def _time_or_none(moment: datetime | None) -> str:
+    return "-" if moment is None else format_time(moment)
+
+
+def _show_value(value: Value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+@main.command()
+@with_database
+def worker(db: Database) -> None:
+    """Run the scheduler (no HTTP) until SIGTERM or Ctrl-C: for extra processes on PostgreSQL."""
+    _log_to_stderr()
+    click.echo(f"earnest worker: scheduler running on {redact(db.url)}; SIGTERM or Ctrl-C stops it")
+    run_process(db)
+    click.echo("earnest worker: stopped")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface for the HTTP API.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@with_database
+def serve(db: Database, host: str, port: int) -> None:
+    """Run the API, dashboard and scheduler in one process until SIGTERM or Ctrl-C."""
+    _log_to_stderr()
+    click.echo(
+        f"earnest serve: scheduler running on {redact(db.url)}; the HTTP API is not yet"
+        f" available (it will listen on http://{host}:{port}); SIGTERM or Ctrl-C stops it"
+    )
+    run_process(db)
+    click.echo("earnest serve: stopped")
+
+
+def _log_to_stderr() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
