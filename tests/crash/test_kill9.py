@@ -27,7 +27,7 @@ from tests.crash.worker import T0, setup
 
 WORKER = Path(__file__).with_name("worker.py")
 KILLS = 30
-BUDGET_S = 50.0  # stop killing after this long, if 30 kills were not done by then
+BUDGET_S = 150.0  # a safety cap on a slow machine; 30 kills normally take about 15 s
 FAR_FUTURE = T0 + timedelta(days=3650)
 
 
@@ -80,7 +80,7 @@ def crash_and_check(url: str, tmp_path: Path) -> None:
     acked, acked_torn = read_lines(tmp_path / "acks.log")
     intents, intent_torn = read_lines(tmp_path / "acks.log.intent")
     assert not intent_torn, "a single write() of an intent line was torn by SIGKILL"
-    assert len(acked) >= ready_kills, "the worker made almost no progress between kills"
+    assert len(acked) >= KILLS // 2, "the worker made almost no progress between kills"
     fired = final_pass(db, FAR_FUTURE)
     report = check_store(db, acked=acked, intents=intents, final_time=FAR_FUTURE)
     db.close()
