@@ -72,8 +72,22 @@ class SignalIn:
 
 def _json_value(value: Value | None) -> Any:
     if isinstance(value, Decimal):
-        return {"number": str(value.normalize())}
+        return {"number": exact_number(value)}
     return value
+
+
+def exact_number(value: Decimal) -> str:
+    """A canonical text for a finite Decimal: equal numbers give equal text (4 and 4.00),
+    different ones different text, with no rounding (unlike ``Decimal.normalize``, which
+    works to 28 digits) and no blow-up for huge exponents."""
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int), "only finite numbers are values"
+    text = "".join(map(str, digits)).lstrip("0")
+    if not text:
+        return "0"
+    stripped = text.rstrip("0")
+    exponent += len(text) - len(stripped)
+    return f"{'-' if sign else ''}{stripped}e{exponent}"
 
 
 def validate_signal(

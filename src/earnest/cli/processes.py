@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from typing import Any
 
 import click
 
+from earnest.api.server import serve_http
 from earnest.cli.base import fail, main, parse_json, with_database
 from earnest.contract.condition import Value
 from earnest.contract.money import format_amount
@@ -128,10 +130,10 @@ def serve(db: Database, host: str, port: int) -> None:
     """Run the API, dashboard and scheduler in one process until SIGTERM or Ctrl-C."""
     _log_to_stderr()
     click.echo(
-        f"earnest serve: scheduler running on {redact(db.url)}; the HTTP API is not yet"
-        f" available (it will listen on http://{host}:{port}); SIGTERM or Ctrl-C stops it"
+        f"earnest serve: API on http://{host}:{port}, scheduler on {redact(db.url)};"
+        " SIGTERM or Ctrl-C stops it"
     )
-    run_process(db)
+    run_process(db, http=functools.partial(serve_http, db, host, port))
     click.echo("earnest serve: stopped")
 
 

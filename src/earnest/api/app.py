@@ -1,0 +1,39 @@
+"""The HTTP API as one Litestar application (SPEC section 8)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from litestar import Litestar
+from litestar.datastructures import State
+
+from earnest.api import contracts, customers, keys, outcomes, signals
+from earnest.api.auth import guard
+from earnest.api.common import utc_now
+from earnest.api.errors import MAX_BODY_BYTES, handle_exception
+from earnest.api.health import healthz, openapi
+from earnest.api.workers import Workers
+from earnest.store.db import Database
+
+
+def create_app(db: Database, *, clock: Callable[[], datetime] | None = None) -> Litestar:
+    """The API over ``db``; ``clock`` gives the engine time of each request (tests fake it)."""
+    workers = Workers(db)
+    return Litestar(
+        route_handlers=[
+            healthz,
+            openapi,
+            contracts.router,
+            signals.router,
+            outcomes.router,
+            customers.router,
+            keys.router,
+        ],
+        guards=[guard],
+        exception_handlers={Exception: handle_exception},
+        openapi_config=None,
+        request_max_body_size=MAX_BODY_BYTES,
+        state=State({"db": db, "clock": clock or utc_now, "workers": workers}),
+        on_shutdown=[workers.close],
+    )

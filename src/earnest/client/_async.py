@@ -1,0 +1,190 @@
+"""``AsyncClient``: the SDK over ``httpx.AsyncClient``; the same calls as ``Client``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any, cast
+
+import httpx
+
+from earnest.client import _calls as calls
+from earnest.client._errors import TransportError
+from earnest.client._types import (
+    BatchResult,
+    Contract,
+    ContractCheck,
+    HistoryEntry,
+    OpenResult,
+    Outcome,
+    SignalResult,
+    Value,
+)
+
+
+class AsyncClient:
+    """An asynchronous client of one Earnest server.
+
+    Every call is retried on connection errors, timeouts, 5xx and 429 (after ``Retry-After``
+    when given), with exponential backoff and full jitter, at most ``max_retries`` times; other
+    4xx answers are raised at once. Retries are safe: each signal carries an ``id`` fixed before
+    the first attempt, and the other writes are idempotent by nature.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 10.0,
+        max_retries: int = 4,
+        backoff_s: float = 0.2,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            headers=calls.base_headers(api_key),
+            timeout=timeout,
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # The one I/O seam ---------------------------------------------------------------------
+
+    async def _send(self, call: calls.Call) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.request(
+                    call.method,
+                    call.path,
+                    params=call.params,
+                    content=call.content,
+                    headers=call.headers,
+                )
+            except httpx.TransportError as error:
+                if attempt >= self.max_retries or not calls.should_retry_error(error):
+                    raise TransportError(f"{call.method} {call.path}: {error!r}") from error
+                pause = calls.backoff_s(attempt, self.backoff_s)
+            else:
+                if attempt >= self.max_retries or not calls.should_retry_status(
+                    response.status_code
+                ):
+                    return response
+                pause = calls.backoff_s(
+                    attempt, self.backoff_s, response.headers.get("Retry-After")
+                )
+            await self._sleep(pause)
+            attempt += 1
+
+    async def _call(self, call: calls.Call) -> Any:
+        return calls.answer(await self._send(call))
+
+    # Signals and outcomes -----------------------------------------------------------------
+
+    async def signal(
+        self,
+        contract: str,
+        outcome: str,
+        signal: str,
+        value: Value = True,
+        *,
+        customer: str | None = None,
+        at: datetime | str | None = None,
+        data: Mapping[str, Any] | None = None,
+        id: str | None = None,
+    ) -> SignalResult:
+        """Send one signal; its ``id`` (a new UUIDv7 unless given) is reused on retries."""
+        call = calls.signal_call(
+            contract, outcome, signal, value, customer=customer, at=at, data=data, id=id
+        )
+        return cast(SignalResult, await self._call(call))
+
+    async def signals(self, signals: Iterable[Mapping[str, Any]]) -> BatchResult:
+        """Send a batch (at most 10,000); every item without an ``id`` gets a UUIDv7."""
+        return cast(BatchResult, await self._call(calls.batch_call(signals)))
+
+    async def open(
+        self, contract: str, outcome: str, customer: str, at: datetime | str | None = None
+    ) -> OpenResult:
+        """Begin tracking an outcome; ``opened`` is false when it was already open."""
+        response = await self._send(calls.open_call(contract, outcome, customer, at))
+        return {"opened": response.status_code == 201, "outcome": calls.answer(response)}
+
+    async def outcome(self, contract: str, outcome: str) -> Outcome:
+        return cast(Outcome, await self._call(calls.outcome_call(contract, outcome)))
+
+    async def history(self, contract: str, outcome: str) -> list[HistoryEntry]:
+        """The outcome's history entries, in order."""
+        body = await self._call(calls.outcome_call(contract, outcome, "history"))
+        return cast(list[HistoryEntry], body["entries"])
+
+    async def outcomes(
+        self,
+        *,
+        contract: str | None = None,
+        customer: str | None = None,
+        state: str | None = None,
+        contested: bool | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[Outcome]:
+        """Every matching outcome, newest first, fetching pages of ``limit`` as it goes."""
+        filters = {"contract": contract, "customer": customer, "state": state}
+        cursor: str | None = None
+        while True:
+            call = calls.outcomes_call({**filters, "contested": contested}, limit, cursor)
+            page = await self._call(call)
+            for item in cast(list[Outcome], page["items"]):
+                yield item
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return
+
+    # Contracts ----------------------------------------------------------------------------
+
+    async def put_contract(self, key: str, contract: Mapping[str, Any] | str) -> Contract:
+        """Create or update: ``contract`` is YAML text or a mapping (sent as JSON)."""
+        return cast(Contract, await self._call(calls.put_contract_call(key, contract)))
+
+    async def contract(self, key: str, version: int | None = None) -> Contract:
+        """The latest version, or version ``version``."""
+        return cast(Contract, await self._call(calls.contract_call(key, version)))
+
+    async def contracts(self, *, limit: int | None = None) -> AsyncIterator[Contract]:
+        """Every contract's latest version, newest first, page by page."""
+        cursor: str | None = None
+        while True:
+            page = await self._call(calls.contracts_call(limit, cursor))
+            for item in cast(list[Contract], page["items"]):
+                yield item
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return
+
+    async def archive_contract(self, key: str) -> Contract:
+        return cast(Contract, await self._call(calls.archive_call(key)))
+
+    async def validate_contract(
+        self, contract: Mapping[str, Any] | str, *, key: str | None = None
+    ) -> ContractCheck:
+        """Check without saving; an invalid contract raises ``ValidationError`` whose
+        ``details["errors"]`` lists every problem with its line and column."""
+        return cast(ContractCheck, await self._call(calls.validate_contract_call(contract, key)))

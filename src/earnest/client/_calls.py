@@ -1,0 +1,258 @@
+"""The SDK's pure core: each API call as a :class:`Call`, answers decoded, retries decided.
+
+No I/O here. ``Client`` and ``AsyncClient`` differ only in how they send a ``Call`` and
+sleep between attempts, so the two can never drift apart on paths, bodies or error shapes.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import random
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import msgspec
+
+from earnest.client._errors import APIError, error_class
+from earnest.client._ids import new_signal_id
+from earnest.client._types import Value
+
+JSON = "application/json"
+YAML = "application/yaml"
+USER_AGENT = "earnest-python/0.1"
+MAX_BACKOFF_S = 30.0
+MAX_RETRY_AFTER_S = 60.0
+RETRY_STATUSES = frozenset({429})
+
+# Decimals go out as JSON numbers, never through a float; numbers come back as Decimal/int.
+_ENCODER = msgspec.json.Encoder(decimal_format="number")
+_DECODER = msgspec.json.Decoder(float_hook=Decimal)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One request, built once: its body (and so every signal id) is fixed before attempt one."""
+
+    method: str
+    path: str
+    params: dict[str, str] = field(default_factory=dict)
+    content: bytes | None = None
+    content_type: str | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Content-Type": self.content_type} if self.content_type else {}
+
+
+def base_headers(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}", "Accept": JSON, "User-Agent": USER_AGENT}
+
+
+def segment(text: str) -> str:
+    """One path segment, percent-encoded: ``/``, ``#``, spaces and any letter survive."""
+    return quote(text, safe="")
+
+
+def encode(body: Any) -> bytes:
+    return _ENCODER.encode(body)
+
+
+def decode(content: bytes) -> Any:
+    return _DECODER.decode(content) if content.strip() else None
+
+
+def _json_call(method: str, path: str, body: Any, params: dict[str, str] | None = None) -> Call:
+    return Call(method, path, params or {}, encode(body), JSON)
+
+
+def _moment(at: datetime | str) -> str | datetime:
+    if isinstance(at, datetime) and at.utcoffset() is None:
+        raise ValueError("at must be timezone-aware (or an RFC 3339 string)")
+    return at
+
+
+# Signals and outcomes ---------------------------------------------------------------------
+
+
+def signal_call(
+    contract: str,
+    outcome: str,
+    signal: str,
+    value: Value,
+    *,
+    customer: str | None,
+    at: datetime | str | None,
+    data: Mapping[str, Any] | None,
+    id: str | None,
+) -> Call:
+    body: dict[str, Any] = {
+        "id": id if id is not None else new_signal_id(),
+        "contract": contract,
+        "outcome": outcome,
+        "signal": signal,
+        "value": value,
+    }
+    if customer is not None:
+        body["customer"] = customer
+    if at is not None:
+        body["at"] = _moment(at)
+    if data is not None:
+        body["data"] = dict(data)
+    return _json_call("POST", "/v1/signals", body)
+
+
+def batch_call(signals: Iterable[Mapping[str, Any]]) -> Call:
+    items = []
+    for given in signals:
+        item = dict(given)
+        if item.get("id") is None:
+            item["id"] = new_signal_id()
+        if item.get("at") is not None:
+            item["at"] = _moment(item["at"])
+        items.append(item)
+    return _json_call("POST", "/v1/signals/batch", {"signals": items})
+
+
+def open_call(contract: str, outcome: str, customer: str, at: datetime | str | None) -> Call:
+    body: dict[str, Any] = {"contract": contract, "outcome": outcome, "customer": customer}
+    if at is not None:
+        body["at"] = _moment(at)
+    return _json_call("POST", "/v1/outcomes", body)
+
+
+def outcome_call(contract: str, outcome: str, action: str | None = None) -> Call:
+    path = f"/v1/outcomes/{segment(contract)}/{segment(outcome)}"
+    return Call("GET", f"{path}/{action}" if action else path)
+
+
+def outcomes_call(
+    filters: Mapping[str, str | bool | None], limit: int | None, cursor: str | None
+) -> Call:
+    params: dict[str, str] = {}
+    for name, value in filters.items():
+        if isinstance(value, bool):
+            params[name] = "true" if value else "false"
+        elif value is not None:
+            params[name] = value
+    return Call("GET", "/v1/outcomes", _paged(params, limit, cursor))
+
+
+def _paged(params: dict[str, str], limit: int | None, cursor: str | None) -> dict[str, str]:
+    if limit is not None:
+        params["limit"] = str(limit)
+    if cursor is not None:
+        params["cursor"] = cursor
+    return params
+
+
+# Contracts --------------------------------------------------------------------------------
+
+
+def _contract_body(
+    method: str, path: str, source: Mapping[str, Any] | str, params: dict[str, str] | None = None
+) -> Call:
+    """YAML text as it is (the server reports its line and column); a mapping as JSON."""
+    if isinstance(source, str):
+        return Call(method, path, params or {}, source.encode(), YAML)
+    return _json_call(method, path, dict(source), params)
+
+
+def put_contract_call(key: str, source: Mapping[str, Any] | str) -> Call:
+    return _contract_body("PUT", f"/v1/contracts/{segment(key)}", source)
+
+
+def validate_contract_call(source: Mapping[str, Any] | str, key: str | None) -> Call:
+    params = {"key": key} if key is not None else None
+    return _contract_body("POST", "/v1/contracts/validate", source, params)
+
+
+def contract_call(key: str, version: int | None) -> Call:
+    path = f"/v1/contracts/{segment(key)}"
+    return Call("GET", path if version is None else f"{path}/versions/{version}")
+
+
+def contracts_call(limit: int | None, cursor: str | None) -> Call:
+    return Call("GET", "/v1/contracts", _paged({}, limit, cursor))
+
+
+def archive_call(key: str) -> Call:
+    return Call("POST", f"/v1/contracts/{segment(key)}/archive")
+
+
+# Answers ----------------------------------------------------------------------------------
+
+
+def answer(response: httpx.Response) -> Any:
+    """The decoded body of a 2xx answer; raises the matching :class:`APIError` otherwise."""
+    if response.is_success:
+        return decode(response.content)
+    raise api_error(response)
+
+
+def api_error(response: httpx.Response) -> APIError:
+    status = response.status_code
+    try:
+        body = decode(response.content)
+    except msgspec.DecodeError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):  # not our server: a proxy's page, say
+        text = response.text[:200] or response.reason_phrase
+        return error_class(status)(status, f"http_{status}", text, None, None)
+    return error_class(status)(
+        status,
+        str(error.get("code", f"http_{status}")),
+        str(error.get("message", "")),
+        error.get("field"),
+        error,
+    )
+
+
+# Retries ----------------------------------------------------------------------------------
+
+
+def should_retry_status(status: int) -> bool:
+    return status >= 500 or status in RETRY_STATUSES
+
+
+def should_retry_error(error: httpx.TransportError) -> bool:
+    """Connection and timeout failures; not a URL or proxy the client could never use."""
+    return not isinstance(error, httpx.UnsupportedProtocol | httpx.ProxyError)
+
+
+def retry_after_s(header: str | None, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date), capped; None if absent."""
+    if header is None:
+        return None
+    text = header.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        seconds = (when - (now or datetime.now(when.tzinfo))).total_seconds()
+    if math.isnan(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+def backoff_s(
+    attempt: int,
+    base_s: float,
+    retry_after: str | None = None,
+    rand: Callable[[], float] = random.random,
+) -> float:
+    """The pause before retry ``attempt + 1``: the server's ``Retry-After`` when it gives
+    one, otherwise exponential backoff with full jitter (uniform in ``[0, base·2^attempt]``)."""
+    told = retry_after_s(retry_after)
+    if told is not None:
+        return told
+    return rand() * min(MAX_BACKOFF_S, base_s * 2.0**attempt)

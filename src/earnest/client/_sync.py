@@ -1,0 +1,188 @@
+"""``Client``: the SDK over ``httpx.Client``. Its only I/O is :meth:`Client._send`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any, cast
+
+import httpx
+
+from earnest.client import _calls as calls
+from earnest.client._errors import TransportError
+from earnest.client._types import (
+    BatchResult,
+    Contract,
+    ContractCheck,
+    HistoryEntry,
+    OpenResult,
+    Outcome,
+    SignalResult,
+    Value,
+)
+
+
+class Client:
+    """A synchronous client of one Earnest server.
+
+    Every call is retried on connection errors, timeouts, 5xx and 429 (after ``Retry-After``
+    when given), with exponential backoff and full jitter, at most ``max_retries`` times; other
+    4xx answers are raised at once. Retries are safe: each signal carries an ``id`` fixed before
+    the first attempt, and the other writes are idempotent by nature.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 10.0,
+        max_retries: int = 4,
+        backoff_s: float = 0.2,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+        self._sleep: Callable[[float], None] = time.sleep
+        self._http = httpx.Client(
+            base_url=base_url,
+            headers=calls.base_headers(api_key),
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # The one I/O seam ---------------------------------------------------------------------
+
+    def _send(self, call: calls.Call) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                response = self._http.request(
+                    call.method,
+                    call.path,
+                    params=call.params,
+                    content=call.content,
+                    headers=call.headers,
+                )
+            except httpx.TransportError as error:
+                if attempt >= self.max_retries or not calls.should_retry_error(error):
+                    raise TransportError(f"{call.method} {call.path}: {error!r}") from error
+                pause = calls.backoff_s(attempt, self.backoff_s)
+            else:
+                if attempt >= self.max_retries or not calls.should_retry_status(
+                    response.status_code
+                ):
+                    return response
+                pause = calls.backoff_s(
+                    attempt, self.backoff_s, response.headers.get("Retry-After")
+                )
+            self._sleep(pause)
+            attempt += 1
+
+    def _call(self, call: calls.Call) -> Any:
+        return calls.answer(self._send(call))
+
+    # Signals and outcomes -----------------------------------------------------------------
+
+    def signal(
+        self,
+        contract: str,
+        outcome: str,
+        signal: str,
+        value: Value = True,
+        *,
+        customer: str | None = None,
+        at: datetime | str | None = None,
+        data: Mapping[str, Any] | None = None,
+        id: str | None = None,
+    ) -> SignalResult:
+        """Send one signal; its ``id`` (a new UUIDv7 unless given) is reused on retries."""
+        call = calls.signal_call(
+            contract, outcome, signal, value, customer=customer, at=at, data=data, id=id
+        )
+        return cast(SignalResult, self._call(call))
+
+    def signals(self, signals: Iterable[Mapping[str, Any]]) -> BatchResult:
+        """Send a batch (at most 10,000); every item without an ``id`` gets a UUIDv7."""
+        return cast(BatchResult, self._call(calls.batch_call(signals)))
+
+    def open(
+        self, contract: str, outcome: str, customer: str, at: datetime | str | None = None
+    ) -> OpenResult:
+        """Begin tracking an outcome; ``opened`` is false when it was already open."""
+        response = self._send(calls.open_call(contract, outcome, customer, at))
+        return {"opened": response.status_code == 201, "outcome": calls.answer(response)}
+
+    def outcome(self, contract: str, outcome: str) -> Outcome:
+        return cast(Outcome, self._call(calls.outcome_call(contract, outcome)))
+
+    def history(self, contract: str, outcome: str) -> list[HistoryEntry]:
+        """The outcome's history entries, in order."""
+        body = self._call(calls.outcome_call(contract, outcome, "history"))
+        return cast(list[HistoryEntry], body["entries"])
+
+    def outcomes(
+        self,
+        *,
+        contract: str | None = None,
+        customer: str | None = None,
+        state: str | None = None,
+        contested: bool | None = None,
+        limit: int | None = None,
+    ) -> Iterator[Outcome]:
+        """Every matching outcome, newest first, fetching pages of ``limit`` as it goes."""
+        filters = {"contract": contract, "customer": customer, "state": state}
+        cursor: str | None = None
+        while True:
+            call = calls.outcomes_call({**filters, "contested": contested}, limit, cursor)
+            page = self._call(call)
+            yield from cast(list[Outcome], page["items"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return
+
+    # Contracts ----------------------------------------------------------------------------
+
+    def put_contract(self, key: str, contract: Mapping[str, Any] | str) -> Contract:
+        """Create or update: ``contract`` is YAML text or a mapping (sent as JSON)."""
+        return cast(Contract, self._call(calls.put_contract_call(key, contract)))
+
+    def contract(self, key: str, version: int | None = None) -> Contract:
+        """The latest version, or version ``version``."""
+        return cast(Contract, self._call(calls.contract_call(key, version)))
+
+    def contracts(self, *, limit: int | None = None) -> Iterator[Contract]:
+        """Every contract's latest version, newest first, page by page."""
+        cursor: str | None = None
+        while True:
+            page = self._call(calls.contracts_call(limit, cursor))
+            yield from cast(list[Contract], page["items"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return
+
+    def archive_contract(self, key: str) -> Contract:
+        return cast(Contract, self._call(calls.archive_call(key)))
+
+    def validate_contract(
+        self, contract: Mapping[str, Any] | str, *, key: str | None = None
+    ) -> ContractCheck:
+        """Check without saving; an invalid contract raises ``ValidationError`` whose
+        ``details["errors"]`` lists every problem with its line and column."""
+        return cast(ContractCheck, self._call(calls.validate_contract_call(contract, key)))

@@ -1,0 +1,116 @@
+"""The server's JSON as typed dictionaries (SPEC section 8): what you get is what it sent.
+
+Every JSON number arrives as ``int`` (whole) or ``Decimal`` (anything else), never a float.
+Times are RFC 3339 strings.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal, TypedDict
+
+#: A signal's value: exact numbers only (``Decimal`` or ``int``), never a float.
+Value = bool | int | Decimal | str | None
+
+#: A contract as the server returns it: its fields (SPEC section 2) plus ``key``,
+#: ``version``, ``fingerprint``, ``archived`` and ``created_at``.
+Contract = dict[str, Any]
+
+
+class Price(TypedDict):
+    amount: str
+    currency: str
+
+
+class Check(TypedDict):
+    verdict: str
+    explanation: str
+
+
+class Charge(TypedDict):
+    amount: str
+    currency: str
+    period: str
+
+
+class Outcome(TypedDict):
+    contract: str
+    contract_version: int
+    outcome: str
+    customer: str
+    state: str
+    scheduled: str | None
+    review_reason: str | None
+    opened_at: str
+    active_until: str | None
+    review_ends_at: str | None
+    settled_at: str | None
+    price: Price
+    values: dict[str, Value]
+    last_check: Check | None
+    charge: Charge | None
+    contested: bool
+
+
+class Signal(TypedDict):
+    id: str | None
+    contract: str
+    outcome: str
+    customer: str | None
+    signal: str
+    value: Value
+    at: str
+    data: dict[str, Any] | None
+
+
+class SignalResult(TypedDict):
+    """``POST /v1/signals``: ``duplicate`` is true when the ``id`` was already applied."""
+
+    duplicate: bool
+    signal: Signal
+    outcome: Outcome
+
+
+class ItemError(TypedDict):
+    status: int
+    code: str
+    message: str
+    field: str | None
+
+
+class _BatchItemBase(TypedDict):
+    index: int
+    status: Literal["accepted", "duplicate", "rejected"]
+
+
+class BatchItem(_BatchItemBase, total=False):
+    error: ItemError  # only when rejected
+
+
+class BatchResult(TypedDict):
+    accepted: int
+    duplicates: int
+    rejected: int
+    results: list[BatchItem]
+
+
+class OpenResult(TypedDict):
+    """``POST /v1/outcomes``: ``opened`` is true on 201, false when it was already open."""
+
+    opened: bool
+    outcome: Outcome
+
+
+class HistoryEntry(TypedDict):
+    seq: int
+    recorded_at: str
+    kind: str
+    data: dict[str, Any]
+    hash: str
+
+
+class ContractCheck(TypedDict):
+    """``POST /v1/contracts/validate`` on a valid contract (an invalid one raises)."""
+
+    valid: bool
+    contract: Contract

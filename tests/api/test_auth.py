@@ -1,0 +1,96 @@
+"""The scope matrix over every endpoint: no key, a wrong key and a revoked key get 401; a key
+of a scope that does not reach the endpoint gets 403; every other key gets through."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from earnest.store.keys import revoke_key
+from tests.api.conftest import T0, Api
+
+SIGNAL = {"contract": "landing", "outcome": "o", "customer": "acme", "signal": "completed"}
+# (method, path, body, the least scope); admin reaches everything.
+ENDPOINTS: list[tuple[str, str, Any, str]] = [
+    ("PUT", "/v1/contracts/landing", {"conditions": "a", "price": "$1", "active_for": "1h",
+                                      "review_window": "0s"}, "admin"),
+    ("POST", "/v1/contracts/validate?key=x", {"conditions": "a", "price": "$1",
+                                             "active_for": "1h", "review_window": "0s"}, "read"),
+    ("GET", "/v1/contracts", None, "read"),
+    ("GET", "/v1/contracts/landing", None, "read"),
+    ("GET", "/v1/contracts/landing/versions/1", None, "read"),
+    ("POST", "/v1/contracts/landing/archive", None, "admin"),
+    ("POST", "/v1/signals", SIGNAL, "ingest"),
+    ("POST", "/v1/signals/batch", {"signals": [SIGNAL]}, "ingest"),
+    ("POST", "/v1/outcomes", {"contract": "landing", "outcome": "o", "customer": "acme"},
+     "ingest"),
+    ("GET", "/v1/outcomes", None, "read"),
+    ("GET", "/v1/outcomes/landing/o", None, "read"),
+    ("GET", "/v1/outcomes/landing/o/history", None, "read"),
+    ("POST", "/v1/outcomes/landing/o/settle", {"decision": "cancel", "reason": "r"}, "admin"),
+    ("GET", "/v1/customers", None, "read"),
+    ("GET", "/v1/customers/acme", None, "read"),
+    ("PUT", "/v1/customers/acme", {"billing_day": 2}, "admin"),
+    ("POST", "/v1/keys", {"scope": "read"}, "admin"),
+    ("GET", "/v1/keys", None, "admin"),
+    ("DELETE", "/v1/keys/kunknown", None, "admin"),
+]  # fmt: skip
+SCOPES = ("ingest", "read", "admin")
+
+
+def call(api: Api, method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
+    return api.client.request(method, path, json=body, headers=headers)
+
+
+@pytest.fixture
+def seeded(api: Api) -> Api:
+    api.landing()
+    api.post("/v1/signals", SIGNAL, scope="ingest")
+    return api
+
+
+@pytest.mark.parametrize(("method", "path", "body", "least"), ENDPOINTS)
+def test_matrix(seeded: Api, method: str, path: str, body: Any, least: str) -> None:
+    api = seeded
+    for headers in (
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer ek_nothere_secret"},
+        {"Authorization": "Bearer " + api.keys["admin"][:-2] + "xx"},
+        {"Authorization": "Bearer " + "x" * 5000},
+    ):
+        response = call(api, method, path, body, headers)
+        assert response.status_code == 401, (headers, response.text)
+        assert response.json()["error"]["code"] == "unauthorized"
+        assert response.headers["www-authenticate"] == "Bearer"
+    for scope in SCOPES:
+        response = call(api, method, path, body, api.headers(scope))
+        allowed = scope in ("admin", least)
+        if allowed:
+            assert response.status_code not in (401, 403), (scope, response.text)
+            assert response.status_code < 500
+        else:
+            assert response.status_code == 403, (scope, response.text)
+            assert response.json()["error"]["code"] == "forbidden"
+
+
+@pytest.mark.parametrize(("method", "path", "body", "least"), ENDPOINTS)
+def test_revoked_key_stops_at_once(
+    seeded: Api, method: str, path: str, body: Any, least: str
+) -> None:
+    api = seeded
+    headers = api.headers("admin")
+    assert call(api, "GET", "/v1/contracts", None, headers).status_code == 200
+    with api.db.write() as tx:
+        ident = api.keys["admin"].split("_")[1]
+        revoke_key(tx, ident, T0)
+    response = call(api, method, path, body, headers)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_open_endpoints_need_no_key(api: Api) -> None:
+    assert api.client.get("/healthz").json() == {"status": "ok"}
+    assert api.client.get("/openapi.json").json()["openapi"] == "3.1.0"

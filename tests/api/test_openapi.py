@@ -1,0 +1,92 @@
+"""The OpenAPI document matches what the server really does."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+import pytest
+
+from earnest.api import create_app, schemas
+from earnest.api.openapi import OPERATIONS, document
+from tests.api.conftest import Api
+from tests.api.test_auth import ENDPOINTS, SIGNAL
+
+# The one route that serves every per-outcome path (see earnest.api.outcomes).
+OUTCOME_ROUTE = "/v1/outcomes/{contract}/{rest}"
+OUTCOME_PATHS = {
+    ("get", "/v1/outcomes/{contract}/{outcome}"),
+    ("get", "/v1/outcomes/{contract}/{outcome}/history"),
+    ("post", "/v1/outcomes/{contract}/{outcome}/settle"),
+}
+
+
+def served(api: Api) -> set[tuple[str, str]]:
+    app = create_app(api.db)
+    routes: set[tuple[str, str]] = set()
+    for route in app.routes:
+        path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
+        for method in route.methods - {"HEAD", "OPTIONS"}:
+            routes.add((method.lower(), path))
+    return routes
+
+
+def test_every_route_is_documented_and_nothing_else(api: Api) -> None:
+    documented = {(op.method, op.path) for op in OPERATIONS}
+    routes = served(api)
+    outcome_routes = {r for r in routes if r[1] == OUTCOME_ROUTE}
+    assert outcome_routes == {("get", OUTCOME_ROUTE), ("post", OUTCOME_ROUTE)}
+    assert routes - outcome_routes == documented - OUTCOME_PATHS
+    assert documented >= OUTCOME_PATHS
+
+
+def test_document_shape(api: Api) -> None:
+    doc = api.client.get("/openapi.json").json()
+    assert doc["openapi"] == "3.1.0"
+    assert doc["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
+    refs = re.findall(r'"\$ref": ?"#/components/schemas/(\w+)"', msgspec.json.encode(doc).decode())
+    assert refs
+    assert set(refs) <= set(doc["components"]["schemas"])
+    signals = doc["paths"]["/v1/signals"]["post"]
+    assert signals["security"] == [{"bearer": []}]
+    assert signals["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/SignalIn"
+    }
+    assert set(signals["responses"]) == {"200", "400", "401", "403", "404", "409", "413", "422"}
+    put = doc["paths"]["/v1/contracts/{key}"]["put"]
+    assert set(put["requestBody"]["content"]) == {"application/json", "application/yaml"}
+    assert "security" not in doc["paths"]["/healthz"]["get"]
+    outcome = doc["paths"]["/v1/outcomes/{contract}/{outcome}"]["get"]
+    assert [p["name"] for p in outcome["parameters"]] == ["contract", "outcome"]
+    assert doc == document()
+
+
+def _operation(method: str, path: str) -> dict[str, Any]:
+    doc = document()
+    bare = path.split("?", maxsplit=1)[0]
+    for template, item in doc["paths"].items():
+        pattern = "^" + re.sub(r"\{\w+\}", "[^/]+", template) + "$"
+        if method.lower() in item and re.match(pattern, bare):
+            return item[method.lower()]  # type: ignore[no-any-return]
+    raise AssertionError(f"{method} {path} is not documented")
+
+
+@pytest.mark.parametrize(("method", "path", "body", "least"), ENDPOINTS)
+def test_answers_match_their_declared_schema(
+    api: Api, method: str, path: str, body: Any, least: str
+) -> None:
+    api.landing()
+    api.post("/v1/signals", SIGNAL, scope="ingest")
+    response = api.client.request(method, path, json=body, headers=api.headers())
+    operation = _operation(method, path)
+    declared = operation["responses"]
+    assert str(response.status_code) in declared, (response.status_code, response.text)
+    ref = declared[str(response.status_code)]["content"]["application/json"]["schema"]["$ref"]
+    model = getattr(schemas, ref.rsplit("/", 1)[1])
+    msgspec.json.decode(response.content, type=model)  # raises if the body does not fit
+    if "requestBody" in operation and body is not None:
+        request_model = operation["requestBody"]["content"]["application/json"]["schema"]
+        msgspec.json.decode(
+            msgspec.json.encode(body), type=getattr(schemas, request_model["$ref"].rsplit("/")[-1])
+        )
