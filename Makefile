@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck unit bench clean
+.PHONY: install run simulate test lint typecheck unit bench clean
 
 install: $(STAMP)
 
@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: install
+	$(BIN)/earnest demo
+
+simulate: install
 	$(BIN)/earnest simulate examples/ticket_resolved.yaml examples/ticket_resolved.jsonl
 	$(BIN)/earnest simulate examples/code_shipped.yaml examples/code_shipped.jsonl
 	$(BIN)/earnest simulate examples/incident_resolved.yaml examples/incident_resolved.jsonl

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import sys
 from collections.abc import Callable
 from decimal import Decimal
@@ -82,3 +83,12 @@ def _scrub(text: str, url: str) -> str:
 def fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
+
+
+def log_to_stderr() -> None:
+    """INFO logs of Earnest's own processes on stderr; libraries only when they warn."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("alembic", "httpx"):  # a line per migration step, per request
+        logging.getLogger(noisy).setLevel(logging.WARNING)

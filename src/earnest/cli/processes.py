@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import click
 
 from earnest.api.server import serve_http
-from earnest.cli.base import fail, main, parse_json, with_database
+from earnest.cli.base import fail, log_to_stderr, main, parse_json, with_database
 from earnest.contract.condition import Value
 from earnest.contract.money import format_amount
 from earnest.engine import Outcome
@@ -116,7 +115,7 @@ def _show_value(value: Value) -> str:
 @with_database
 def worker(db: Database) -> None:
     """Run the scheduler (no HTTP) until SIGTERM or Ctrl-C: for extra processes on PostgreSQL."""
-    _log_to_stderr()
+    log_to_stderr()
     click.echo(f"earnest worker: scheduler running on {redact(db.url)}; SIGTERM or Ctrl-C stops it")
     run_process(db)
     click.echo("earnest worker: stopped")
@@ -128,16 +127,10 @@ def worker(db: Database) -> None:
 @with_database
 def serve(db: Database, host: str, port: int) -> None:
     """Run the API, dashboard and scheduler in one process until SIGTERM or Ctrl-C."""
-    _log_to_stderr()
+    log_to_stderr()
     click.echo(
         f"earnest serve: API on http://{host}:{port}, scheduler on {redact(db.url)};"
         " SIGTERM or Ctrl-C stops it"
     )
     run_process(db, http=functools.partial(serve_http, db, host, port))
     click.echo("earnest serve: stopped")
-
-
-def _log_to_stderr() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )

@@ -1,0 +1,136 @@
+"""``earnest demo``: ``serve`` on a fresh demo database, with example contracts and live traffic."""
+
+from __future__ import annotations
+
+import functools
+import json
+import random
+import shlex
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import click
+
+from earnest.api.server import serve_http
+from earnest.cli.base import fail, log_to_stderr, main, open_database
+from earnest.demo import (
+    CUSTOMERS,
+    WINDOWS,
+    DemoSetup,
+    HttpSink,
+    Traffic,
+    remove_database_files,
+    set_up,
+    wait_until_healthy,
+)
+from earnest.service.process import run_process
+from earnest.store.db import normalise_url
+
+DEFAULT_DEMO_DATABASE = "./earnest-demo.db"
+_TRY_CONTRACT = "code_shipped"
+_TRY_OUTCOME = "acme/api#try-1"  # a reference with "/" and "#", to show percent-encoding
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface for the HTTP API.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--database",
+    "path",
+    default=DEFAULT_DEMO_DATABASE,
+    show_default=True,
+    metavar="PATH",
+    help="The demo's SQLite file. Deleted and created afresh on every run.",
+)
+@click.option(
+    "--rate",
+    default=4.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 1000),
+    help="Demo traffic, in signals per second.",
+)
+def demo(host: str, port: int, path: str, rate: float) -> None:
+    """Serve a fresh demo database with the example contracts and live demo traffic."""
+    log_to_stderr()
+    try:
+        dialect, file = normalise_url(path)
+        if dialect != "sqlite":
+            raise ValueError("the demo runs on a SQLite file it may delete, not on PostgreSQL")
+        remove_database_files(Path(file))
+    except (ValueError, OSError) as error:
+        fail(str(error))
+    db = open_database(file)
+    try:
+        setup = set_up(db, datetime.now(UTC))
+        base_url = f"http://{host}:{port}"
+        _print_banner(base_url, file, setup, rate)
+        stop = threading.Event()
+        traffic = threading.Thread(
+            target=_send_traffic, args=(base_url, setup.ingest_key, rate, stop), name="demo-traffic"
+        )
+        traffic.start()
+        try:
+            run_process(db, http=functools.partial(serve_http, db, host, port), stop=stop)
+        finally:
+            stop.set()
+            traffic.join()
+    finally:
+        db.close()
+    click.echo("earnest demo: stopped")
+
+
+def _send_traffic(base_url: str, ingest_key: str, rate: float, stop: threading.Event) -> None:
+    """Once the API answers, send demo traffic through it until ``stop``."""
+    if not wait_until_healthy(base_url, stop):
+        return
+    sink = HttpSink(base_url, ingest_key)
+    try:
+        Traffic(rng=random.Random(), clock=lambda: datetime.now(UTC), sink=sink, rate=rate).run(
+            stop
+        )
+    finally:
+        sink.close()
+
+
+def _print_banner(base_url: str, file: str, setup: DemoSetup, rate: float) -> None:
+    outcome_url = f"{base_url}/v1/outcomes/{_TRY_CONTRACT}/{quote(_TRY_OUTCOME, safe='')}"
+    signal = {"contract": _TRY_CONTRACT, "outcome": _TRY_OUTCOME, "customer": "acme"}
+    signal["signal"] = "merged"
+    admin = f"Authorization: Bearer {setup.admin_key}"
+    lines = [
+        f"earnest demo: {base_url}",
+        f"  database:   {file} (fresh)",
+        f"  admin key:  {setup.admin_key}",
+        f"  ingest key: {setup.ingest_key}",
+        "  contracts:  "
+        + ", ".join(
+            f"{key} (active {WINDOWS[key]['active_for']}, review {WINDOWS[key]['review_window']})"
+            for key in setup.contracts
+        ),
+        f"  traffic:    ~{rate:g} signals/s for {', '.join(CUSTOMERS)}",
+        "",
+        "Send a signal:",
+        "  curl -s -X POST "
+        + shlex.join(
+            [
+                f"{base_url}/v1/signals",
+                "-H",
+                f"Authorization: Bearer {setup.ingest_key}",
+                "-H",
+                "Content-Type: application/json",
+                "-d",
+                json.dumps(signal),
+            ]
+        ),
+        "Read that outcome:",
+        "  curl -s " + shlex.join([outcome_url, "-H", admin]),
+        "Read its history:",
+        "  curl -s " + shlex.join([f"{outcome_url}/history", "-H", admin]),
+        "",
+        "Ctrl-C stops it.",
+    ]
+    click.echo("\n".join(lines))
+    sys.stdout.flush()  # a pipe buffers: whoever reads the keys must not wait for them
