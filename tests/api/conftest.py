@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +20,7 @@ from litestar.testing import TestClient
 from earnest.api import create_app
 from earnest.store.db import Database
 from earnest.store.keys import Scope, create_key
-
-T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-LANDING = """
-active_for: 48h
-review_window: 24h
-price: $0.99
-conditions: completed AND score > 3 AND NOT disputed
-on_timeout: confirm
-"""
+from tests.contracts import LANDING, T0
 
 
 @dataclass

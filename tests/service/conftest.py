@@ -12,7 +12,7 @@ The ``db`` fixture (a migrated store on SQLite and on PostgreSQL) comes from
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,15 +26,8 @@ from earnest.service.recorder import Recorder
 from earnest.store.contracts import save_contract
 from earnest.store.db import Database
 from earnest.store.outcomes import load_one
+from tests.contracts import LANDING, T0
 
-T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-LANDING = """
-active_for: 48h
-review_window: 24h
-price: $0.99
-conditions: completed AND score > 3 AND NOT disputed
-on_timeout: confirm
-"""
 CREDITED = """
 active_for: 1h
 review_window: 1h

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,15 +16,7 @@ from earnest.service.ingest import ingest
 from earnest.store.codec import from_us, loads
 from earnest.store.contracts import archive_contract, latest_contract, save_contract
 from earnest.store.db import Database
-
-T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-LANDING = """
-active_for: 48h
-review_window: 24h
-price: $0.99
-conditions: completed AND score > 3 AND NOT disputed
-on_timeout: confirm
-"""
+from tests.contracts import LANDING, T0
 
 
 def minutes(n: float) -> datetime:
