@@ -23,8 +23,8 @@ simulate: install
 	$(BIN)/earnest simulate examples/incident_resolved.yaml examples/incident_resolved.jsonl
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 
 typecheck: install
 	$(BIN)/mypy

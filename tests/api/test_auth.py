@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from earnest.store.keys import revoke_key
-from tests.api.conftest import T0, Api
+from tests.api.conftest import Api
+from tests.contracts import T0
 
 SIGNAL = {"contract": "landing", "outcome": "o", "customer": "acme", "signal": "completed"}
 # (method, path, body, the least scope); admin reaches everything.

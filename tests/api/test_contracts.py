@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import LANDING, Api
+from tests.api.conftest import Api
+from tests.contracts import LANDING
 
 JSON_CONTRACT = {
     "conditions": "resolved AND NOT reopened AND csat >= 4",

@@ -15,7 +15,8 @@ import httpx
 from earnest.api.server import serve_http
 from earnest.service.process import HttpServer, run_process
 from earnest.store.db import Database
-from tests.api.conftest import LANDING, make_keys
+from tests.api.conftest import make_keys
+from tests.contracts import LANDING
 
 
 def free_port() -> int:

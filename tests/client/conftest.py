@@ -16,7 +16,8 @@ import pytest
 from earnest.api.server import serve_http
 from earnest.client import Client
 from earnest.store.db import Database
-from tests.api.conftest import LANDING, make_keys
+from tests.api.conftest import make_keys
+from tests.contracts import LANDING
 
 __all__ = ["LANDING"]
 

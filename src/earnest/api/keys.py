@@ -42,7 +42,7 @@ def _create(db: Database, scope: Scope, name: str | None, moment: datetime) -> t
 async def post_key(request: AnyRequest) -> Response[bytes]:
     body = await json_object(request, FIELDS)
     scope = body.get("scope")
-    if scope not in {s.value for s in Scope}:
+    if not isinstance(scope, str) or scope not in {s.value for s in Scope}:
         raise ApiError(422, "invalid_field", "scope must be ingest, read or admin", "scope")
     name = text_field(body, "name", MAX_NAME)
     record, secret = await in_thread(

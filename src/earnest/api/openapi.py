@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from earnest.api.contracts import MAX_VERSION
 from earnest.api.schemas import components
 from earnest.store.keys import Scope
 
@@ -99,6 +100,7 @@ OPERATIONS: tuple[Operation, ...] = (
               errors=(404,)),
 )  # fmt: skip
 
+_VERSION = {"type": "integer", "minimum": 1, "maximum": MAX_VERSION - 1}
 _PATH_PARAMS = {
     "key": "a contract key",
     "version": "a version number, from 1",
@@ -147,7 +149,13 @@ def _operation(op: Operation) -> dict[str, Any]:
         "operationId": f"{op.method}_{op.path.strip('/').replace('/', '_').replace('.', '_')}",
     }
     params = [
-        {"name": name, "in": "path", "required": True, "description": text, "schema": _STRING}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": text,
+            "schema": _VERSION if name == "version" else _STRING,
+        }
         for name, text in _PATH_PARAMS.items()
         if "{" + name + "}" in op.path
     ]

@@ -54,7 +54,7 @@ class Price(Struct):
     currency: Annotated[str, Meta(pattern="^[A-Z]{3}$")]
 
 
-class ContractIn(Struct, omit_defaults=True):
+class ContractIn(Struct, omit_defaults=True, forbid_unknown_fields=True):
     """JSON; the same document as YAML with ``Content-Type: application/yaml``."""
 
     conditions: str | list[str]
@@ -97,7 +97,7 @@ class Validated(Struct):
     contract: ContractFields
 
 
-class SignalIn(Struct, omit_defaults=True):
+class SignalIn(Struct, omit_defaults=True, forbid_unknown_fields=True):
     contract: Key
     outcome: Ref
     signal: Annotated[str, Meta(pattern="^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
@@ -155,7 +155,7 @@ class SignalAnswer(Struct):
     outcome: Outcome
 
 
-class Batch(Struct):
+class Batch(Struct, forbid_unknown_fields=True):
     signals: Annotated[list[SignalIn], Meta(max_length=10_000)]
 
 
@@ -179,7 +179,7 @@ class BatchAnswer(Struct):
     results: list[BatchItem]
 
 
-class OpenOutcome(Struct, omit_defaults=True):
+class OpenOutcome(Struct, omit_defaults=True, forbid_unknown_fields=True):
     contract: Key
     outcome: Ref
     customer: Ref
@@ -203,7 +203,7 @@ class History(Struct):
     entries: list[HistoryEntry]
 
 
-class SettleIn(Struct):
+class SettleIn(Struct, forbid_unknown_fields=True):
     decision: Literal["confirm", "cancel"]
     reason: Annotated[str, Meta(min_length=1, max_length=1024)]
 
@@ -221,13 +221,13 @@ class CustomerList(Struct):
     next_cursor: str | None
 
 
-class CustomerUpdate(Struct, omit_defaults=True):
+class CustomerUpdate(Struct, omit_defaults=True, forbid_unknown_fields=True):
     name: Annotated[str, Meta(max_length=255)] | UnsetType | None = UNSET
     email: Annotated[str, Meta(max_length=255)] | UnsetType | None = UNSET
     billing_day: Annotated[int, Meta(ge=1, le=28)] | UnsetType = UNSET
 
 
-class KeyIn(Struct, omit_defaults=True):
+class KeyIn(Struct, omit_defaults=True, forbid_unknown_fields=True):
     scope: Literal["ingest", "read", "admin"]
     name: Annotated[str, Meta(max_length=255)] | UnsetType | None = UNSET
 

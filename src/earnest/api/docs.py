@@ -1,0 +1,285 @@
+"""docs/api.md, rendered from the OpenAPI document (``python scripts/gen_api_docs.py``).
+
+Everything per endpoint comes from :func:`earnest.api.openapi.document`; only the intro, the
+error codes and one example request per endpoint are written here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from earnest.api.openapi import document
+
+# Values for path parameters in the examples; outcome references are percent-encoded.
+_PATH_EXAMPLES = {
+    "key": "ticket_resolved",
+    "contract": "ticket_resolved",
+    "version": "1",
+    "outcome": quote("acme/api#1234", safe=""),
+    "id": "acme",
+}
+_KEY_ID_EXAMPLE = "k8a6843d597"
+_SIGNAL = {
+    "contract": "ticket_resolved",
+    "outcome": "acme/api#1234",
+    "customer": "acme",
+    "signal": "resolved",
+    "value": True,
+}
+_BODY_EXAMPLES: dict[str, Any] = {
+    "ContractIn": {
+        "conditions": "resolved AND NOT reopened",
+        "price": "$0.99",
+        "active_for": "48h",
+        "review_window": "24h",
+        "on_timeout": "confirm",
+    },
+    "SignalIn": _SIGNAL,
+    "Batch": {"signals": [_SIGNAL, {**_SIGNAL, "signal": "reopened"}]},
+    "OpenOutcome": {"contract": "ticket_resolved", "outcome": "acme/api#1234", "customer": "acme"},
+    "SettleIn": {"decision": "confirm", "reason": "confirmed by the customer by email"},
+    "CustomerUpdate": {"name": "Acme Inc.", "email": "billing@acme.example", "billing_day": 1},
+    "KeyIn": {"scope": "ingest", "name": "ticket system"},
+}
+_QUERY_EXAMPLES = {"/v1/outcomes": "?state=in_review&limit=50", "/v1/contracts/validate": ""}
+
+ERROR_CODES: tuple[tuple[str, int, str], ...] = (
+    ("malformed_json", 400, "the body is not JSON (or not YAML, for contracts)"),
+    ("bad_request", 400, "the request is malformed otherwise"),
+    ("unauthorized", 401, "no key, an unknown key or a revoked key"),
+    ("forbidden", 403, "the key's scope does not allow this request"),
+    ("not_found", 404, "no such route or resource"),
+    ("unknown_contract", 404, "no contract with this key"),
+    ("unknown_customer", 404, "no customer with this id"),
+    ("unknown_key", 404, "no API key with this id"),
+    ("unknown_outcome", 404, "no outcome with this reference"),
+    ("method_not_allowed", 405, "the path exists, the method does not"),
+    ("contract_archived", 409, "the contract is archived: it opens no new outcomes"),
+    ("customer_mismatch", 409, "the outcome belongs to another customer"),
+    ("idempotency_conflict", 409, "the signal id was already used for a different signal"),
+    ("already_settled", 409, "the outcome is settled already"),
+    ("body_too_large", 413, "the body is over 16 MiB"),
+    ("unsupported_media_type", 415, "the Content-Type is not accepted here"),
+    ("invalid_body", 422, "the body is not a JSON object"),
+    ("unknown_field", 422, "the body has a field the endpoint does not know"),
+    ("invalid_field", 422, "a field is missing, of the wrong type or out of range"),
+    ("invalid_limit", 422, "limit is not a whole number from 1 to 1000"),
+    ("invalid_cursor", 422, "cursor is not one this list handed out"),
+    ("invalid_filter", 422, "a list filter has a value it does not take"),
+    ("invalid_version", 422, "a version is a whole number from 1"),
+    ("invalid_contract", 422, "the contract does not validate; errors lists every problem"),
+    ("invalid_signal", 422, "the signal does not validate"),
+    ("customer_required", 422, "the signal that opens an outcome needs a customer"),
+    ("internal_error", 500, "a bug: reported in the same shape, never with a traceback"),
+)
+
+_INTRO = """\
+# Earnest HTTP API reference
+
+<!-- Generated from the OpenAPI document by `python scripts/gen_api_docs.py`; do not edit.
+     tests/test_api_docs.py fails when this file is out of date. -->
+
+JSON over HTTP; the OpenAPI 3.1 document itself is served at `GET /openapi.json`. The examples
+use two shell variables:
+
+```sh
+export EARNEST_URL=http://localhost:8000
+export EARNEST_KEY=...   # an API key, see below
+```
+
+## Authentication
+
+Every path under `/v1` needs `Authorization: Bearer <api key>`. A key has one scope:
+
+- `ingest`: send signals and open outcomes;
+- `read`: every `GET`;
+- `admin`: everything (an admin key passes every scope check).
+
+Create the first key on the server's machine: `earnest keys create --scope admin` prints the
+new key as the last line of its output (`EARNEST_KEY=$(earnest keys create --scope admin |
+tail -n 1)`). Further keys come from `POST /v1/keys`. A key is shown once and stored only as
+a hash; `DELETE /v1/keys/{id}` revokes it. A missing, unknown or revoked key is answered 401,
+a key of too small a scope 403.
+
+## Errors
+
+Every error has the same shape:
+
+```json
+{"error": {"code": "unknown_contract", "message": "no contract 'tiket'", "field": "contract"}}
+```
+
+`code` is stable (program against it), `message` is for people, and `field` names the field
+or parameter at fault (or is `null`). An invalid contract (`invalid_contract`) adds `errors`, a
+list of `{"field", "message", "line"?, "column"?, "snippet"?}`, one per problem.
+
+| code | status | meaning |
+|---|---|---|
+"""
+
+_PAGINATION = """
+## Pagination
+
+Lists take `limit` (1 to 1000, default 50) and `cursor`, and answer
+`{"items": [...], "next_cursor": "..." | null}`, newest first. Pass `next_cursor` back as
+`cursor` for the next page; `null` means there is none. Pages are stable under concurrent
+inserts.
+
+```sh
+curl -s -H "Authorization: Bearer $EARNEST_KEY" "$EARNEST_URL/v1/outcomes?limit=100&cursor=$NEXT"
+```
+
+## Endpoints
+
+"""
+
+
+def render(doc: dict[str, Any] | None = None) -> str:
+    """The whole of docs/api.md for ``doc`` (by default, the API's own document)."""
+    doc = document() if doc is None else doc
+    schemas: dict[str, Any] = doc["components"]["schemas"]
+    out = [_INTRO]
+    out += [f"| `{code}` | {status} | {text} |\n" for code, status, text in ERROR_CODES]
+    out.append(_PAGINATION)
+    operations = [
+        (path, method, op) for path, item in doc["paths"].items() for method, op in item.items()
+    ]
+    for path, method, op in operations:
+        out.append(f"- [`{method.upper()} {path}`](#{_anchor(method, path)}): {op['summary']}\n")
+    for path, method, op in operations:
+        out.append("\n" + _endpoint(path, method, op, schemas))
+    return "".join(out)
+
+
+def _anchor(method: str, path: str) -> str:
+    text = f"{method} {path}".lower()
+    return "".join(c for c in text if c.isalnum() or c in " -_").replace(" ", "-")
+
+
+def _endpoint(path: str, method: str, op: dict[str, Any], schemas: dict[str, Any]) -> str:
+    lines = [f"### `{method.upper()} {path}`", "", f"{op['summary']}.", ""]
+    scope = _scope(op)
+    lines.append(f"**Scope:** {scope}" if scope else "**Scope:** none (no key needed)")
+    lines.append("")
+    params = op.get("parameters", [])
+    if params:
+        lines += ["**Parameters:**", "", "| name | in | type | description |", "|---|---|---|---|"]
+        lines += [
+            f"| `{p['name']}` | {p['in']} | {_type(p['schema'])} | {p.get('description', '')} |"
+            for p in params
+        ]
+        lines.append("")
+    body = op.get("requestBody")
+    if body is not None:
+        lines += _body(body, schemas)
+    lines += ["**Responses:**", "", "| status | body | meaning |", "|---|---|---|"]
+    for status, answer in op["responses"].items():
+        schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
+        lines.append(f"| {status} | {_type(schema)} | {answer['description']} |")
+    lines += ["", "**Example:**", "", "```sh", _curl(path, method, op), "```", ""]
+    return "\n".join(lines)
+
+
+def _scope(op: dict[str, Any]) -> str | None:
+    if "security" not in op:
+        return None
+    description: str = op.get("description", "")
+    for word in description.replace(".", " ").split():
+        if word in ("ingest", "read", "admin"):
+            return f"`{word}`" if word == "admin" else f"`{word}` (or `admin`)"
+    return "a key"
+
+
+def _body(body: dict[str, Any], schemas: dict[str, Any]) -> list[str]:
+    content: dict[str, Any] = body["content"]
+    media = ", ".join(f"`{m}`" for m in content)
+    ref = content["application/json"]["schema"]
+    name = _ref_name(ref)
+    lines = [f"**Request body** ({media}): {_type(ref)}", ""]
+    schema = schemas.get(name, {}) if name else {}
+    if schema.get("description"):
+        lines += [schema["description"].strip(), ""]
+    properties: dict[str, Any] = schema.get("properties", {})
+    if properties:
+        required = set(schema.get("required", []))
+        lines += ["| field | type | required | notes |", "|---|---|---|---|"]
+        for field, spec in properties.items():
+            notes = _notes(spec)
+            req = "yes" if field in required else "no"
+            lines.append(f"| `{field}` | {_type(spec)} | {req} | {notes} |")
+        lines.append("")
+    return lines
+
+
+def _notes(spec: dict[str, Any]) -> str:
+    notes = []
+    if "default" in spec:
+        notes.append(f"default `{json.dumps(spec['default'])}`")
+    for key, text in (
+        ("pattern", "pattern"),
+        ("minLength", "min length"),
+        ("maxLength", "max length"),
+        ("minimum", "min"),
+        ("maximum", "max"),
+        ("maxItems", "at most"),
+    ):
+        for part in [spec, *spec.get("anyOf", [])]:
+            if key in part:
+                value = part[key]
+                notes.append(f"{text} `{value}`" if key == "pattern" else f"{text} {value}")
+    for part in [spec, *spec.get("anyOf", [])]:
+        if "description" in part:
+            notes.append(part["description"])
+    return "; ".join(notes).replace("|", "\\|")
+
+
+def _ref_name(schema: dict[str, Any]) -> str | None:
+    ref = schema.get("$ref")
+    return ref.rsplit("/", 1)[-1] if isinstance(ref, str) else None
+
+
+def _type(schema: dict[str, Any]) -> str:
+    name = _ref_name(schema)
+    if name is not None:
+        return f"`{name}`"
+    if "anyOf" in schema:
+        return " or ".join(_type(s) for s in schema["anyOf"])
+    if "enum" in schema:
+        return " or ".join(f"`{json.dumps(v)}`" for v in schema["enum"])
+    if "const" in schema:
+        return f"`{json.dumps(schema['const'])}`"
+    kind = schema.get("type")
+    if kind == "array":
+        return f"array of {_type(schema.get('items', {}))}"
+    if kind == "string" and schema.get("format") == "date-time":
+        return "date-time string"
+    if isinstance(kind, str):
+        return kind
+    return "any"
+
+
+def _curl(path: str, method: str, op: dict[str, Any]) -> str:
+    url = path
+    for name, value in _PATH_EXAMPLES.items():
+        keys = name == "id" and path.startswith("/v1/keys")
+        url = url.replace("{" + name + "}", _KEY_ID_EXAMPLE if keys else value)
+    query = _QUERY_EXAMPLES.get(path, "?limit=50" if method == "get" and _is_list(op) else "")
+    parts = ["curl -s"]
+    if method != "get":
+        parts.append(f"-X {method.upper()}")
+    if "security" in op:
+        parts.append('-H "Authorization: Bearer $EARNEST_KEY"')
+    body = op.get("requestBody")
+    if body is not None:
+        schema_name = _ref_name(body["content"]["application/json"]["schema"])
+        example = json.dumps(_BODY_EXAMPLES[schema_name or ""], ensure_ascii=False)
+        parts.append('-H "Content-Type: application/json"')
+        parts.append(f"-d '{example}'")
+    parts.append(f'"$EARNEST_URL{url}{query}"')
+    return " \\\n  ".join(parts)
+
+
+def _is_list(op: dict[str, Any]) -> bool:
+    return any(p["name"] == "cursor" for p in op.get("parameters", []))
