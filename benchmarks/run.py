@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = ["engine.py", "condition.py"]
+BENCHMARKS = ["engine.py", "condition.py", "ingest.py"]
 DOC = ROOT / "docs" / "benchmarks.md"
 NOTES_MARK = "<!-- notes: kept when this file is regenerated -->"
 

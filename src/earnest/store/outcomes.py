@@ -74,21 +74,27 @@ def _from_row(tx: Tx, row: Sequence[Any]) -> StoredOutcome:
 def load_by_keys(
     tx: Tx, keys: Iterable[tuple[str, str]], *, lock: bool = False
 ) -> dict[tuple[str, str], StoredOutcome]:
+    """The stored outcomes for ``(contract, ref)`` keys; missing ones are left out.
+
+    One ``contract = ? AND ref IN (…)`` query per contract and chunk, so each key is a lookup
+    in the ``outcomes_identity`` index (a row-value ``IN (VALUES …)`` scans the whole index on
+    SQLite)."""
+    by_contract: dict[str, list[str]] = {}
+    for contract, ref in dict.fromkeys(keys):
+        by_contract.setdefault(contract, []).append(ref)
+    suffix = " FOR UPDATE" if lock and tx.dialect == "postgresql" else ""
     found: dict[tuple[str, str], StoredOutcome] = {}
-    wanted = list(dict.fromkeys(keys))
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        values = ",".join("(?, ?)" for _ in chunk)
-        params = [part for key in chunk for part in key]
-        suffix = " FOR UPDATE" if lock and tx.dialect == "postgresql" else ""
-        rows = tx.query(
-            f"SELECT {OUTCOME_COLUMNS} FROM outcomes WHERE (contract, ref) IN"
-            f" (VALUES {values}){suffix}",
-            params,
-        )
-        for row in rows:
-            stored = _from_row(tx, row)
-            found[(stored.outcome.contract.key, stored.outcome.ref)] = stored
+    for contract, refs in by_contract.items():
+        for start in range(0, len(refs), _CHUNK):
+            chunk = refs[start : start + _CHUNK]
+            rows = tx.query(
+                f"SELECT {OUTCOME_COLUMNS} FROM outcomes WHERE contract = ?"
+                f" AND ref IN {tx.in_list(len(chunk))}{suffix}",
+                [contract, *chunk],
+            )
+            for row in rows:
+                stored = _from_row(tx, row)
+                found[(contract, stored.outcome.ref)] = stored
     return found
 
 

@@ -1,0 +1,446 @@
+"""Signals per second through ``POST /v1/signals/batch`` (benchmark B1), embedded SQLite.
+
+Earnest serves from its own process (``earnest serve`` on a fresh temporary SQLite file, with
+the landing-page contract and an ingest key made by the CLI); this process sends batches of
+1,000 signals over one HTTP connection, one after the other, each answered only once its
+commit is durable (WAL, ``synchronous=FULL``).
+
+The ceiling, measured in the same run, is the least any store must do for those signals: the
+very rows Earnest wrote (one ``signals`` row, its ``history`` entries, one upsert per touched
+outcome, new customers, the chain head), read back from Earnest's file and inserted with plain
+``sqlite3`` into a fresh file with the same schema and PRAGMAs, one transaction per batch.
+
+    .venv/bin/python benchmarks/ingest.py [--signals N] [--json]
+    .venv/bin/python benchmarks/ingest.py --py-spy /tmp/ingest.txt   # sample the server
+    .venv/bin/python benchmarks/ingest.py --cprofile 20   # profile ingest() in-process
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import pstats
+import random
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from earnest.service.ingest import ingest
+from earnest.store.db import Database
+
+LANDING_PAGE = """key: landing_page
+active_for: 48h
+review_window: 24h
+price: $0.99
+conditions: completed AND score > 3 AND NOT disputed
+on_timeout: confirm
+"""
+
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=30000",
+)
+
+
+def workload(count: int, outcomes: int, seed: int = 7) -> list[dict[str, Any]]:
+    """A deterministic stream with unique ids: completed, a score 1-5, sometimes a dispute.
+
+    Every signal names its customer, so whichever signal comes first opens the outcome.
+    """
+    rng = random.Random(seed)
+    customers = max(1, outcomes // 20)
+    stream: list[dict[str, Any]] = []
+    for i in range(count):
+        ref = rng.randrange(outcomes)
+        item: dict[str, Any] = {
+            "id": f"sig-{i:08d}",
+            "contract": "landing_page",
+            "outcome": f"lp-{ref:06d}",
+            "customer": f"cust-{ref % customers:05d}",
+        }
+        pick = rng.random()
+        if pick < 0.4:
+            item["signal"] = "completed"
+        elif pick < 0.9:
+            item["signal"] = "score"
+            item["value"] = rng.randint(1, 5)
+        else:
+            item["signal"] = "disputed"
+        stream.append(item)
+    return stream
+
+
+def batches(stream: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
+    return [stream[start : start + size] for start in range(0, len(stream), size)]
+
+
+# Earnest, in its own process --------------------------------------------------------------
+
+
+def cli(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "earnest.cli", *args], check=True, capture_output=True, text=True
+    )
+    return done.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def prepare(workdir: Path) -> tuple[Path, str]:
+    """A fresh database with the landing-page contract and an ingest key."""
+    database = workdir / "earnest.db"
+    contract = workdir / "landing_page.yaml"
+    contract.write_text(LANDING_PAGE, encoding="utf-8")
+    cli("contracts", "apply", "--database", str(database), str(contract))
+    key = cli("keys", "create", "--scope", "ingest", "--database", str(database))
+    return database, key.strip().splitlines()[-1].strip()
+
+
+def start_server(database: Path, port: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "earnest.cli", "serve"),
+            *("--port", str(port), "--database", str(database)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"earnest serve exited with status {server.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    stop(server)
+    raise RuntimeError("earnest serve did not answer /healthz within 30 s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@dataclass(slots=True)
+class Load:
+    signals: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.signals / self.seconds
+
+
+def send(port: int, key: str, bodies: list[bytes], sizes: list[int]) -> Load:
+    """Sequential batches over one keep-alive connection; every signal must be accepted."""
+    load = Load()
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=120) as http:
+        started = time.perf_counter()
+        for body, size in zip(bodies, sizes, strict=True):
+            sent = time.perf_counter()
+            response = http.post("/v1/signals/batch", content=body)
+            load.latencies.append(time.perf_counter() - sent)
+            if response.status_code != 200:
+                raise RuntimeError(f"HTTP {response.status_code}: {response.text[:500]}")
+            accepted = response.json()["accepted"]
+            if accepted != size:
+                raise RuntimeError(f"{accepted} of {size} signals accepted: {response.text[:500]}")
+            load.signals += size
+        load.seconds = time.perf_counter() - started
+    return load
+
+
+# The ceiling: the same rows with plain sqlite3 -------------------------------------------
+
+
+@dataclass(slots=True)
+class Batch:
+    customers: list[tuple[Any, ...]]
+    outcomes: list[tuple[Any, ...]]
+    history: list[tuple[Any, ...]]
+    signals: list[tuple[Any, ...]]
+    head: tuple[Any, ...]
+
+
+OUTCOME_COLUMNS = (
+    "id, contract, ref, contract_version, customer, state, scheduled, review_reason, opened_at,"
+    " active_until, review_ends_at, settled_at, clock, deadline, observed, last_verdict,"
+    " contested, charged, credited"
+)
+_MUTABLE = (
+    "state, scheduled, review_reason, active_until, review_ends_at, settled_at, clock,"
+    " deadline, observed, last_verdict, contested, charged, credited"
+)
+UPSERT_OUTCOME = (
+    f"INSERT INTO outcomes ({OUTCOME_COLUMNS}) VALUES ({', '.join('?' * 19)})"
+    " ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _MUTABLE.replace(" ", "").split(","))
+)
+
+
+def written_rows(
+    database: Path, size: int
+) -> tuple[list[str], list[tuple[str, list[Any]]], list[Batch]]:
+    """Earnest's schema, its set-up rows, and the rows it wrote, cut into its batches."""
+    with sqlite3.connect(database) as raw:
+        schema = [
+            str(sql)
+            for (sql,) in raw.execute(
+                "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'"
+                " ORDER BY type = 'index', rowid"
+            )
+        ]
+        setup = [
+            (table, raw.execute(f"SELECT * FROM {table}").fetchall())
+            for table in ("contracts", "contract_versions")
+        ]
+        signals = raw.execute(
+            "SELECT id, fingerprint, outcome_id, received_at, history_seq FROM signals ORDER BY seq"
+        ).fetchall()
+        history = raw.execute(
+            "SELECT seq, outcome_id, recorded_at, kind, data, hash FROM history ORDER BY seq"
+        ).fetchall()
+        outcomes = {row[0]: row for row in raw.execute(f"SELECT {OUTCOME_COLUMNS} FROM outcomes")}
+        customers = {
+            row[0]: row for row in raw.execute("SELECT id, billing_day, created_at FROM customers")
+        }
+    by_seq = {row[0]: row for row in history}
+    seqs = [int(row[0]) for row in history]
+    cuts = [signals[start : start + size] for start in range(0, len(signals), size)]
+    # A batch's entries run up to the entry before the next batch's first signal entry, less
+    # that signal's "opened" entry when its outcome opened there.
+    ends: list[int] = []
+    for following in cuts[1:]:
+        first = int(following[0][4])
+        before = by_seq.get(first - 1)
+        ends.append(first - 2 if before is not None and before[3] == "opened" else first - 1)
+    ends.append(int(history[-1][0]) if history else 0)
+    result: list[Batch] = []
+    start = 0
+    seen_customers: set[str] = set()
+    seen_outcomes: set[int] = set()
+    for cut, end in zip(cuts, ends, strict=True):
+        entries = history[bisect_right(seqs, start) : bisect_right(seqs, end)]
+        touched = list(dict.fromkeys(int(row[2]) for row in cut))
+        fresh = [customers[outcomes[o][4]] for o in touched if o not in seen_outcomes]
+        new_customers = [row for row in dict.fromkeys(fresh) if row[0] not in seen_customers]
+        seen_outcomes.update(touched)
+        seen_customers.update(row[0] for row in new_customers)
+        last = entries[-1] if entries else (start, 0, 0, "", "", "")
+        result.append(
+            Batch(new_customers, [outcomes[o] for o in touched], entries, cut, (last[0], last[5]))
+        )
+        start = end
+    return schema, setup, result
+
+
+def ceiling(
+    workdir: Path, schema: list[str], setup: list[tuple[str, list[Any]]], rows: list[Batch]
+) -> Load:
+    target = workdir / "ceiling.db"
+    raw = sqlite3.connect(target, isolation_level=None)
+    try:
+        for pragma in PRAGMAS:
+            raw.execute(pragma)
+        raw.execute("BEGIN")
+        for statement in schema:
+            raw.execute(statement)
+        for table, values in setup:
+            if values:
+                marks = ", ".join("?" * len(values[0]))
+                raw.executemany(f"INSERT INTO {table} VALUES ({marks})", values)
+        raw.execute("INSERT INTO chain_head (id, seq, hash) VALUES (1, 0, '')")
+        raw.execute("COMMIT")
+        load = Load()
+        started = time.perf_counter()
+        for batch in rows:
+            sent = time.perf_counter()
+            raw.execute("BEGIN IMMEDIATE")
+            raw.executemany(
+                "INSERT INTO customers (id, billing_day, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (id) DO NOTHING",
+                batch.customers,
+            )
+            raw.executemany(UPSERT_OUTCOME, batch.outcomes)
+            raw.executemany(
+                "INSERT INTO history (seq, outcome_id, recorded_at, kind, data, hash)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                batch.history,
+            )
+            raw.executemany(
+                "INSERT INTO signals (id, fingerprint, outcome_id, received_at, history_seq)"
+                " VALUES (?, ?, ?, ?, ?)",
+                batch.signals,
+            )
+            raw.execute("UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1", batch.head)
+            raw.execute("COMMIT")
+            load.latencies.append(time.perf_counter() - sent)
+            load.signals += len(batch.signals)
+        load.seconds = time.perf_counter() - started
+        return load
+    finally:
+        raw.close()
+
+
+# Profiles ------------------------------------------------------------------------------
+
+
+def profile_ingest(workdir: Path, stream: list[dict[str, Any]], size: int, count: int) -> None:
+    """cProfile ``ingest()`` in this process on ``count`` batches against a fresh file."""
+    database, _ = prepare(workdir)
+    db = Database(str(database))
+    work = batches(stream, size)[:count]
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for batch in work:
+        ingest(db, batch, datetime.now(UTC))
+    profiler.disable()
+    db.close()
+    stats = pstats.Stats(profiler, stream=sys.stderr)
+    stats.sort_stats("tottime").print_stats(15)
+    stats.sort_stats("cumulative").print_stats(25)
+
+
+def start_py_spy(pid: int, output: str) -> subprocess.Popen[bytes] | None:
+    binary = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(binary).exists():
+        print("py-spy not found: no server profile", file=sys.stderr)
+        return None
+    spy = subprocess.Popen(
+        [
+            *(binary, "record", "--pid", str(pid), "--output", output),
+            *("--format", "raw", "--rate", "200", "--nonblocking"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)  # let it attach before the load starts
+    return spy
+
+
+def stop_py_spy(spy: subprocess.Popen[bytes] | None) -> None:
+    if spy is not None and spy.poll() is None:
+        spy.send_signal(signal.SIGINT)
+        try:
+            spy.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            spy.kill()
+            spy.wait()
+
+
+# Main ----------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--signals", type=int, default=100_000)
+    parser.add_argument("--outcomes", type=int, default=10_000)
+    parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--py-spy", metavar="FILE", help="sample the server into FILE (raw)")
+    parser.add_argument("--cprofile", type=int, metavar="BATCHES", help="profile ingest() only")
+    args = parser.parse_args()
+    stream = workload(args.signals, args.outcomes)
+    workdir = Path(tempfile.mkdtemp(prefix="earnest-bench-ingest-"))
+    try:
+        if args.cprofile:
+            profile_ingest(workdir, stream, args.batch, args.cprofile)
+            return
+        work = batches(stream, args.batch)
+        bodies = [json.dumps({"signals": b}, separators=(",", ":")).encode() for b in work]
+        sizes = [len(b) for b in work]
+        database, key = prepare(workdir)
+        port = free_port()
+        log = (workdir / "server.log").open("wb")
+        server = start_server(database, port, log)
+        spy = None
+        try:
+            if args.py_spy:
+                spy = start_py_spy(server.pid, args.py_spy)
+            ours = send(port, key, bodies, sizes)
+        finally:
+            stop_py_spy(spy)
+            stop(server)
+            log.close()
+        schema, setup, rows = written_rows(database, args.batch)
+        base = ceiling(workdir, schema, setup, rows)
+        if base.signals != ours.signals:
+            raise RuntimeError(f"ceiling wrote {base.signals} signals, Earnest {ours.signals}")
+    finally:
+        if args.keep:
+            print(f"kept {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    history = sum(len(b.history) for b in rows)
+    upserts = sum(len(b.outcomes) for b in rows)
+    result = {
+        "benchmark": "ingest.sqlite",
+        "what": (
+            f"signals/s through POST /v1/signals/batch ({args.batch:,} per batch, sequential,"
+            f" one connection), landing-page contract, {args.outcomes:,} outcomes,"
+            " SQLite WAL synchronous=FULL, server in its own process"
+        ),
+        "figure": round(ours.rate),
+        "ceiling": round(base.rate),
+        "ceiling_what": (
+            "plain sqlite3 inserts of the same rows (signal, history entries, outcome upserts)"
+            f" in {args.batch:,}-signal transactions, same PRAGMAs"
+        ),
+        "ratio": round(ours.rate / base.rate, 3),
+        "unit": "signals/s",
+    }
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(
+        f"POST /v1/signals/batch: {ours.rate:,.0f} signals/s ({ours.signals:,} in"
+        f" {ours.seconds:.1f} s; batch p50 {percentile(ours.latencies, 0.5) * 1e3:.1f} ms,"
+        f" p95 {percentile(ours.latencies, 0.95) * 1e3:.1f} ms)"
+    )
+    print(
+        f"ceiling (plain sqlite3): {base.rate:,.0f} signals/s ({base.seconds:.2f} s;"
+        f" batch p50 {percentile(base.latencies, 0.5) * 1e3:.1f} ms;"
+        f" {history / base.signals:.2f} history rows and {upserts / base.signals:.2f}"
+        " outcome upserts per signal)"
+    )
+    print(f"ratio {ours.rate / base.rate:.3f} (target >= 0.30)")
+
+
+if __name__ == "__main__":
+    main()
