@@ -9,7 +9,6 @@ signal, until every outcome has settled. Pure: no clock, no files; the CLI does 
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -21,14 +20,6 @@ from earnest.signals import InvalidSignal, SignalIn
 from earnest.timefmt import format_time
 
 
-@dataclass(slots=True)
-class SimulatedOutcome:
-    outcome: Outcome
-    charged: Decimal = Decimal(0)
-    credited: Decimal = Decimal(0)
-    entries: list[Any] = field(default_factory=list)
-
-
 class Simulation:
     """One contract, many outcomes, one virtual clock."""
 
@@ -36,11 +27,10 @@ class Simulation:
         self.contract = contract
         self.contract_version = contract_version
         self.clock: datetime | None = None
-        self.outcomes: dict[str, SimulatedOutcome] = {}
+        self.outcomes: dict[str, Outcome] = {}
         self._seen_ids: dict[str, str] = {}
         self._timers: list[tuple[datetime, int, str]] = []
         self._order = 0
-        self.duplicates = 0
 
     def feed(self, signal: SignalIn) -> None:
         """Receive one signal at max(clock, at). Raises InvalidSignal for a refused signal."""
@@ -60,12 +50,11 @@ class Simulation:
                         f"{signal.id!r} was already used for a different signal",
                         "idempotency_conflict",
                     )
-                self.duplicates += 1
                 return
         now = signal.at if self.clock is None else max(self.clock, signal.at)
         self.run_until(now)
-        tracked = self.outcomes.get(signal.outcome)
-        if tracked is None:
+        outcome = self.outcomes.get(signal.outcome)
+        if outcome is None:
             if signal.customer is None:
                 raise InvalidSignal(
                     "customer", "is required on the signal that opens an outcome", "invalid_signal"
@@ -75,65 +64,63 @@ class Simulation:
                 Open(self.contract, self.contract_version, signal.outcome, signal.customer),
                 now,
             )
-            tracked = SimulatedOutcome(opened.outcome)
-            self.outcomes[signal.outcome] = tracked
-            self._apply(tracked, opened)
-        elif signal.customer is not None and signal.customer != tracked.outcome.customer:
+            outcome = self._apply(opened)
+        elif signal.customer is not None and signal.customer != outcome.customer:
             raise InvalidSignal(
                 "customer",
-                f"outcome {signal.outcome!r} belongs to customer {tracked.outcome.customer!r}",
+                f"outcome {signal.outcome!r} belongs to customer {outcome.customer!r}",
                 "customer_mismatch",
             )
         if signal.id is not None:
             self._seen_ids[signal.id] = signal.fingerprint()
         event = Signal(signal.signal, signal.value, signal.at, signal.id, signal.data)
-        self._apply(tracked, decide(tracked.outcome, event, now))
+        self._apply(decide(outcome, event, now))
 
     def run_until(self, now: datetime) -> None:
         """Fire, in deadline order, every timer due at or before ``now``; then set the clock."""
         while self._timers and self._timers[0][0] <= now:
             deadline, _, ref = heapq.heappop(self._timers)
-            tracked = self.outcomes[ref]
-            if tracked.outcome.deadline != deadline:
+            outcome = self.outcomes[ref]
+            if outcome.deadline != deadline:
                 continue  # stale: the outcome moved on since this timer was set
-            self._apply(tracked, decide(tracked.outcome, DeadlineReached(), deadline))
+            self._apply(decide(outcome, DeadlineReached(), deadline))
         self.clock = now if self.clock is None else max(self.clock, now)
 
     def finish(self) -> None:
         """Run the clock forward until every outcome has settled."""
         while self._timers:
             self.run_until(self._timers[0][0])
-        assert all(t.outcome.state.settled for t in self.outcomes.values())
+        assert all(o.state.settled for o in self.outcomes.values())
 
-    def _apply(self, tracked: SimulatedOutcome, decision: Decision) -> None:
-        tracked.outcome = decision.outcome
-        tracked.entries.extend(decision.effects.entries)
-        for charge in decision.effects.charges:
-            tracked.charged += charge.amount
-        for credit in decision.effects.credits:
-            tracked.credited += credit.amount
+    def _apply(self, decision: Decision) -> Outcome:
+        """Keep the decided outcome (it carries its charge and credits) and set its timer."""
+        outcome = decision.outcome
+        self.outcomes[outcome.ref] = outcome
         deadline = decision.effects.deadline
         if deadline is not None:
             self._order += 1
-            heapq.heappush(self._timers, (deadline, self._order, tracked.outcome.ref))
+            heapq.heappush(self._timers, (deadline, self._order, outcome.ref))
+        return outcome
 
     def revenue(self) -> dict[str, Decimal]:
         currency = self.contract.price.currency
-        total = sum((t.charged - t.credited for t in self.outcomes.values()), start=Decimal(0))
+        total = sum(
+            (o.charged - o.credited for o in self.outcomes.values() if o.charged is not None),
+            start=Decimal(0),
+        )
         return {currency: total} if self.outcomes else {}
 
     def report(self) -> dict[str, Any]:
         """The ``--json`` document."""
         return {
-            "outcomes": [_outcome_json(t) for t in self.outcomes.values()],
+            "outcomes": [_outcome_json(o) for o in self.outcomes.values()],
             "revenue": {
                 code: format_amount(amount, code) for code, amount in self.revenue().items()
             },
         }
 
 
-def _outcome_json(tracked: SimulatedOutcome) -> dict[str, Any]:
-    o = tracked.outcome
+def _outcome_json(o: Outcome) -> dict[str, Any]:
     charge = (
         {
             "amount": format_amount(o.charged, o.contract.price.currency),

@@ -2,6 +2,6 @@
 
 from earnest.cli import audit, contracts, keys, processes, simulate
 from earnest.cli import demo as demo
-from earnest.cli.base import main, parse_json
+from earnest.cli.base import main
 
-__all__ = ["audit", "contracts", "keys", "main", "parse_json", "processes", "simulate"]
+__all__ = ["audit", "contracts", "keys", "main", "processes", "simulate"]

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import sys
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any, NoReturn
 
 import click
@@ -23,15 +21,6 @@ DEFAULT_DATABASE = "./earnest.db"
 @click.version_option(__version__, prog_name="earnest")
 def main() -> None:
     """Earnest: outcome-based billing. Contracts in, signals in, exact bills out."""
-
-
-def _refuse_constant(text: str) -> NoReturn:
-    raise ValueError(f"{text} is not a number")
-
-
-def parse_json(text: str) -> Any:
-    """JSON with every number as an exact Decimal, never a float."""
-    return json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=_refuse_constant)
 
 
 def with_database(command: Callable[..., None]) -> Callable[..., None]:

@@ -13,8 +13,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from earnest.api.views import contract_json
 from earnest.cli.base import fail, main, with_database
-from earnest.contract import Contract, ContractError, contract_to_dict, format_duration
+from earnest.contract import Contract, ContractError, format_duration
 from earnest.files import load_contract_file
 from earnest.store.contracts import (
     StoredContract,
@@ -156,12 +157,5 @@ def contracts_archive(db: Database, key: str) -> None:
 
 
 def _contract_document(stored: StoredContract) -> dict[str, Any]:
-    """A contract as the API returns it: its fields plus key, version, fingerprint, archived,
-    created_at (SPEC section 8)."""
-    return {
-        **contract_to_dict(stored.contract),
-        "version": stored.version,
-        "fingerprint": stored.fingerprint,
-        "archived": stored.archived,
-        "created_at": format_time(stored.created_at),
-    }
+    """A contract exactly as the API returns it (SPEC section 8), times as RFC 3339 text."""
+    return {**contract_json(stored), "created_at": format_time(stored.created_at)}

@@ -11,10 +11,11 @@ from typing import Any
 import click
 
 from earnest.api.server import serve_http
-from earnest.cli.base import fail, log_to_stderr, main, parse_json, with_database
+from earnest.cli.base import fail, log_to_stderr, main, with_database
 from earnest.contract.condition import Value
 from earnest.contract.money import format_amount
 from earnest.engine import Outcome
+from earnest.jsonio import MalformedJson, parse_json
 from earnest.service.ingest import ingest
 from earnest.service.process import run_process
 from earnest.store.db import Database, redact
@@ -52,7 +53,7 @@ def signal_command(  # click passes every option by name
     if data is not None:
         try:
             raw["data"] = parse_json(data)
-        except ValueError as error:
+        except MalformedJson as error:
             fail(f"invalid_signal: --data is not JSON: {error} (field: data)")
     [result] = ingest(db, [raw], datetime.now(UTC))
     if result.status == "rejected":
@@ -69,7 +70,7 @@ def _value_option(text: str) -> Any:
     """``--value``: JSON when it parses (numbers as Decimal), else the text as a string."""
     try:
         return parse_json(text)
-    except ValueError:
+    except MalformedJson:
         return text
 
 

@@ -10,10 +10,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from earnest.cli.base import main, parse_json
+from earnest.cli.base import main
 from earnest.contract import ContractError
 from earnest.contract.money import format_amount
 from earnest.files import load_contract_file
+from earnest.jsonio import MalformedJson, parse_json
 from earnest.signals import InvalidSignal, validate_signal
 from earnest.simulate import Simulation, how_decided
 
@@ -47,9 +48,9 @@ def simulate(contract_file: Path, signals_file: Path, as_json: bool) -> None:
             except InvalidSignal as error:
                 bad_lines += 1
                 click.echo(f"{signals_file}:{number}: {error}", err=True)
-            except ValueError as error:
+            except MalformedJson as error:  # its message starts "invalid JSON: "
                 bad_lines += 1
-                click.echo(f"{signals_file}:{number}: invalid JSON: {error}", err=True)
+                click.echo(f"{signals_file}:{number}: {error}", err=True)
     simulation.finish()
     if as_json:
         click.echo(json.dumps(simulation.report(), ensure_ascii=False))
@@ -65,14 +66,13 @@ def _print_simulation(simulation: Simulation) -> None:
     table = Table(title=f"{contract.key}: {len(simulation.outcomes)} outcomes")
     for column in ("outcome", "customer", "state", "how it was decided", "charge"):
         table.add_column(column)
-    for tracked in simulation.outcomes.values():
-        o = tracked.outcome
+    for o in simulation.outcomes.values():
         charge = "-"
         if o.charged is not None and o.state.value == "confirmed":
             currency = contract.price.currency
             charge = f"{format_amount(o.charged, currency)} {currency}"
-            if tracked.credited:
-                charge += f" (credited {format_amount(tracked.credited, currency)})"
+            if o.credited:
+                charge += f" (credited {format_amount(o.credited, currency)})"
         table.add_row(o.ref, o.customer, o.state.value, how_decided(o), charge)
     console.print(table)
     for currency, amount in simulation.revenue().items():
