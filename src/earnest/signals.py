@@ -12,7 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from json.encoder import encode_basestring_ascii as _quote  # what json.dumps uses
 from typing import Any
+
+import msgspec
 
 from earnest.contract.condition import Value
 from earnest.timefmt import format_time, parse_time
@@ -57,23 +60,50 @@ class SignalIn:
         return received_at if self.at is None else self.at
 
     def fingerprint(self) -> str:
-        """A canonical form of the payload, for telling a duplicate from a conflicting id."""
-        payload = {
-            "contract": self.contract,
-            "outcome": self.outcome,
-            "customer": self.customer,
-            "signal": self.signal,
-            "value": _json_value(self.value),
-            "at": format_time(self.at) if self.at is not None else None,
-            "data": self.data,
-        }
-        return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+        """A canonical form of the payload, for telling a duplicate from a conflicting id.
+
+        Stored with each signal, so the text never changes: it is exactly ``json.dumps`` of
+        the payload with sorted keys and compact separators, built by hand because this runs
+        on every signal (tests/test_signals_fingerprint.py holds it to the ``json.dumps`` form).
+        """
+        data = self.data
+        return "".join(
+            (
+                '{"at":',
+                "null" if self.at is None else f'"{format_time(self.at)}"',
+                ',"contract":',
+                _quote(self.contract),
+                ',"customer":',
+                "null" if self.customer is None else _quote(self.customer),
+                ',"data":',
+                "null" if data is None else _data_json(data),
+                ',"outcome":',
+                _quote(self.outcome),
+                ',"signal":',
+                _quote(self.signal),
+                ',"value":',
+                _value_json(self.value),
+                "}",
+            )
+        )
 
 
-def _json_value(value: Value | None) -> Any:
+_DATA = msgspec.json.Encoder(decimal_format="number", order="sorted")
+
+
+def _data_json(data: Mapping[str, Any]) -> str:
+    """``data`` exactly: a number stays a JSON number, so ``1`` and ``"1"`` differ."""
+    return _DATA.encode(data).decode()
+
+
+def _value_json(value: Value | None) -> str:
+    """A value in the fingerprint: a number as ``{"number": exact_number}``, so 4 and 4.00
+    are one payload and a number never equals its string."""
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else "true" if value else "false"
     if isinstance(value, Decimal):
-        return {"number": exact_number(value)}
-    return value
+        return f'{{"number":"{exact_number(value)}"}}'
+    return _quote(value)
 
 
 def exact_number(value: Decimal) -> str:

@@ -28,6 +28,6 @@ def format_time(moment: datetime) -> str:
     """Format an aware time as RFC 3339 UTC with a ``Z``; microseconds only when present."""
     assert moment.tzinfo is not None, "times in Earnest are always aware"
     moment = moment.astimezone(UTC)
-    if moment.microsecond:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Not strftime: its %Y does not pad years before 1000, which parse_time then refuses.
+    text = f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment:%H:%M:%S}"
+    return f"{text}.{moment.microsecond:06d}Z" if moment.microsecond else f"{text}Z"

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
-from earnest.contract.condition import MAX_DEPTH, MAX_NODES, ConditionError, compile_condition
+from earnest.contract.condition import (
+    MAX_DEPTH,
+    MAX_NODES,
+    ConditionError,
+    Verdict,
+    compile_condition,
+)
 
 
 def error(source: str | list[str]) -> ConditionError:
@@ -187,8 +195,10 @@ def test_error_messages(source: str, line: int, column: int, message: str, snipp
 
 
 def test_the_longest_name_and_string_are_allowed() -> None:
-    compile_condition("n" * 64 + " == '" + "s" * 1024 + "'")
-    compile_condition("x == 1" + "0" * 63)
+    longest = compile_condition("n" * 64 + " == '" + "s" * 1024 + "'")
+    assert longest.verdict({"n" * 64: "s" * 1024}) is Verdict.MET
+    widest = compile_condition("x == 1" + "0" * 63)
+    assert widest.verdict({"x": Decimal("1e63")}) is Verdict.MET
 
 
 def test_the_first_error_in_reading_order_wins() -> None:
