@@ -11,42 +11,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from common import LANDING_PAGE, picks
 from earnest.contract import load_contract
 from earnest.engine import Open, Outcome, Signal, decide
-
-LANDING_PAGE = """
-active_for: 48h
-review_window: 24h
-price: $0.99
-conditions: completed AND score > 3 AND NOT disputed
-on_timeout: confirm
-"""
 
 START = datetime(2026, 11, 23, tzinfo=UTC)
 
 
 def workload(count: int, outcomes: int, seed: int = 7) -> list[tuple[int, Signal, datetime]]:
     """A deterministic stream: each outcome gets completed, a score, sometimes a dispute."""
-    rng = random.Random(seed)
     stream: list[tuple[int, Signal, datetime]] = []
-    for i in range(count):
-        ref = rng.randrange(outcomes)
+    for i, ref, name, score in picks(count, outcomes, seed):
         now = START + timedelta(seconds=i // 10)
-        pick = rng.random()
-        if pick < 0.4:
-            signal = Signal("completed", True, now, f"s{i}")
-        elif pick < 0.9:
-            signal = Signal("score", Decimal(rng.randint(1, 5)), now, f"s{i}")
-        else:
-            signal = Signal("disputed", True, now, f"s{i}")
-        stream.append((ref, signal, now))
+        value = True if score is None else Decimal(score)
+        stream.append((ref, Signal(name, value, now, f"s{i}"), now))
     return stream
 
 

@@ -21,7 +21,6 @@ import argparse
 import cProfile
 import json
 import pstats
-import random
 import shutil
 import signal
 import socket
@@ -38,16 +37,9 @@ from typing import IO, Any
 
 import httpx
 
+from common import LANDING_PAGE, picks, stop
 from earnest.service.ingest import ingest
 from earnest.store.db import Database
-
-LANDING_PAGE = """key: landing_page
-active_for: 48h
-review_window: 24h
-price: $0.99
-conditions: completed AND score > 3 AND NOT disputed
-on_timeout: confirm
-"""
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -62,25 +54,18 @@ def workload(count: int, outcomes: int, seed: int = 7) -> list[dict[str, Any]]:
 
     Every signal names its customer, so whichever signal comes first opens the outcome.
     """
-    rng = random.Random(seed)
     customers = max(1, outcomes // 20)
     stream: list[dict[str, Any]] = []
-    for i in range(count):
-        ref = rng.randrange(outcomes)
+    for i, ref, name, score in picks(count, outcomes, seed):
         item: dict[str, Any] = {
             "id": f"sig-{i:08d}",
             "contract": "landing_page",
             "outcome": f"lp-{ref:06d}",
             "customer": f"cust-{ref % customers:05d}",
+            "signal": name,
         }
-        pick = rng.random()
-        if pick < 0.4:
-            item["signal"] = "completed"
-        elif pick < 0.9:
-            item["signal"] = "score"
-            item["value"] = rng.randint(1, 5)
-        else:
-            item["signal"] = "disputed"
+        if score is not None:
+            item["value"] = score
         stream.append(item)
     return stream
 
@@ -110,7 +95,7 @@ def prepare(workdir: Path) -> tuple[Path, str]:
     """A fresh database with the landing-page contract and an ingest key."""
     database = workdir / "earnest.db"
     contract = workdir / "landing_page.yaml"
-    contract.write_text(LANDING_PAGE, encoding="utf-8")
+    contract.write_text(f"key: landing_page{LANDING_PAGE}", encoding="utf-8")
     cli("contracts", "apply", "--database", str(database), str(contract))
     key = cli("keys", "create", "--scope", "ingest", "--database", str(database))
     return database, key.strip().splitlines()[-1].strip()
@@ -137,16 +122,6 @@ def start_server(database: Path, port: int, log: IO[bytes]) -> subprocess.Popen[
         time.sleep(0.1)
     stop(server)
     raise RuntimeError("earnest serve did not answer /healthz within 30 s")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @dataclass(slots=True)
@@ -349,13 +324,8 @@ def start_py_spy(pid: int, output: str) -> subprocess.Popen[bytes] | None:
 
 
 def stop_py_spy(spy: subprocess.Popen[bytes] | None) -> None:
-    if spy is not None and spy.poll() is None:
-        spy.send_signal(signal.SIGINT)
-        try:
-            spy.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            spy.kill()
-            spy.wait()
+    if spy is not None:
+        stop(spy, signal.SIGINT, timeout=60)  # SIGINT: py-spy writes its file, then exits
 
 
 # Main ----------------------------------------------------------------------------------

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from typing import LiteralString
+
 import psycopg
 import pytest
 
 from tests.pgserver import PgServer, database_url
 
 
-def test_pg_url_is_a_working_database(pg_url: str) -> None:
-    with psycopg.connect(pg_url) as conn:
-        conn.execute("CREATE TABLE item (id integer PRIMARY KEY, name text NOT NULL)")
-        conn.execute("INSERT INTO item VALUES (1, 'één'), (2, 'two')")
+def commit(url: str, *statements: LiteralString) -> None:
+    """Run ``statements`` in one transaction on the database at ``url`` and commit it."""
+    with psycopg.connect(url) as conn:
+        for statement in statements:
+            conn.execute(statement)
         conn.commit()
+
+
+def test_pg_url_is_a_working_database(pg_url: str) -> None:
+    commit(
+        pg_url,
+        "CREATE TABLE item (id integer PRIMARY KEY, name text NOT NULL)",
+        "INSERT INTO item VALUES (1, 'één'), (2, 'two')",
+    )
     with psycopg.connect(pg_url) as conn:
         rows = conn.execute("SELECT id, name FROM item ORDER BY id").fetchall()
     assert rows == [(1, "één"), (2, "two")]
@@ -23,10 +34,7 @@ def test_created_databases_are_isolated(pg_server: PgServer) -> None:
     second = pg_server.create_database("isolation_b")
     try:
         assert first != second
-        with psycopg.connect(first) as conn:
-            conn.execute("CREATE TABLE only_here (x integer)")
-            conn.execute("INSERT INTO only_here VALUES (42)")
-            conn.commit()
+        commit(first, "CREATE TABLE only_here (x integer)", "INSERT INTO only_here VALUES (42)")
         with psycopg.connect(second) as conn:
             found = conn.execute("SELECT to_regclass('only_here')").fetchone()
             assert found == (None,)

@@ -545,14 +545,18 @@ def test_a_late_signal_is_recorded_and_checked_but_never_changes_the_decision() 
     assert decision.outcome.last_verdict is None  # still the verdict it was settled on
 
 
-def test_a_late_failed_check_on_a_confirmed_outcome_flags_it_contested_once() -> None:
-    confirmed = feed(met(opened(), 5), (15, DeadlineReached())).outcome
-
-    decision = feed(
+def dispute_then_low_score_after_settlement(contract: Contract) -> Decision:
+    """Confirm an outcome, then send two late signals that each make its check fail."""
+    confirmed = feed(met(opened(contract), 5), (15, DeadlineReached())).outcome
+    return feed(
         confirmed,
         (20, signal("disputed", minutes=20)),
         (21, signal("score", Decimal(1), minutes=21)),
     )
+
+
+def test_a_late_failed_check_on_a_confirmed_outcome_flags_it_contested_once() -> None:
+    decision = dispute_then_low_score_after_settlement(LANDING)
 
     assert summary(decision.effects.entries) == [
         ("signal", at(20), "disputed=True late"),
@@ -568,13 +572,7 @@ def test_a_late_failed_check_on_a_confirmed_outcome_flags_it_contested_once() ->
 
 
 def test_a_late_failed_check_with_credit_books_the_remaining_charge_once() -> None:
-    confirmed = feed(met(opened(CREDIT), 5), (15, DeadlineReached())).outcome
-
-    decision = feed(
-        confirmed,
-        (20, signal("disputed", minutes=20)),
-        (21, signal("score", Decimal(1), minutes=21)),
-    )
+    decision = dispute_then_low_score_after_settlement(CREDIT)
 
     assert summary(decision.effects.entries) == [
         ("signal", at(20), "disputed=True late"),
