@@ -13,9 +13,10 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from earnest.service.deadlines import catch_up
 from earnest.store.codec import to_us
 from earnest.store.db import Database
-from tests.crash.checks import check_store, final_pass, read_lines
+from tests.crash.checks import check_store, read_lines
 from tests.crash.worker import STEP, T0, setup
 
 WORKER = Path(__file__).with_name("worker.py")
@@ -60,7 +61,7 @@ def test_concurrent_writers_settle_and_charge_each_outcome_once(
             (to_us(T0 + STEP * ROUNDS),),
         )
     assert due == (0,), f"{due} deadlines were due at the last round and did not fire"
-    fired = final_pass(db, FAR_FUTURE)
+    fired = catch_up(db, FAR_FUTURE)
     report = check_store(db, acked=acked, intents=intents, final_time=FAR_FUTURE)
     db.close()
     print(f"{PROCESSES} processes x {ROUNDS} rounds; final pass fired {fired}; {report}")

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from earnest.service.deadlines import catch_up
 from earnest.store.db import Database
-from tests.crash.checks import check_store, final_pass, read_lines
+from tests.crash.checks import check_store, read_lines
 from tests.crash.worker import T0, setup
 
 WORKER = Path(__file__).with_name("worker.py")
@@ -81,7 +82,7 @@ def crash_and_check(url: str, tmp_path: Path) -> None:
     intents, intent_torn = read_lines(tmp_path / "acks.log.intent")
     assert not intent_torn, "a single write() of an intent line was torn by SIGKILL"
     assert len(acked) >= KILLS // 2, "the worker made almost no progress between kills"
-    fired = final_pass(db, FAR_FUTURE)
+    fired = catch_up(db, FAR_FUTURE)
     report = check_store(db, acked=acked, intents=intents, final_time=FAR_FUTURE)
     db.close()
     in_flight = len(intents) - len(acked)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+import earnest.service.deadlines as deadlines_module
 import earnest.service.scheduler as scheduler_module
 from earnest.contract import load_contract
 from earnest.service.deadlines import catch_up, fire_due
@@ -179,7 +180,8 @@ def test_database_errors_are_logged_and_retried(
             raise ConnectionError("the database went away")
         return fire_due(database, now, limit)
 
-    monkeypatch.setattr(scheduler_module, "fire_due", flaky)
+    monkeypatch.setattr(deadlines_module, "fire_due", flaky)  # catch-up's firing
+    monkeypatch.setattr(scheduler_module, "fire_due", flaky)  # each later step's
     scheduler = start(running, db, clock=FakeClock(T0 + timedelta(hours=2)))
     wait_for(lambda: outcome_row(db, "o1")[0] == "confirmed")
     assert scheduler.errors == 3

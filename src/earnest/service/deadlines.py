@@ -8,13 +8,14 @@ processes (``earnest serve`` and ``earnest worker``) poll the same database.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from earnest.engine import DeadlineReached, decide
 from earnest.service.recorder import Recorder
-from earnest.store.codec import from_us, to_us
+from earnest.store.codec import from_us
 from earnest.store.db import Database
-from earnest.store.outcomes import load_by_ids
+from earnest.store.outcomes import load_due
 
 BATCH = 1_000
 
@@ -22,24 +23,12 @@ BATCH = 1_000
 def fire_due(db: Database, now: datetime, limit: int = BATCH) -> int:
     """Fire up to ``limit`` due deadlines (oldest first) in one transaction; how many fired."""
     with db.write() as tx:
-        lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
-        ids = [
-            int(row[0])
-            for row in tx.query(
-                "SELECT id FROM outcomes WHERE deadline IS NOT NULL AND deadline <= ?"
-                f" ORDER BY deadline, id LIMIT ?{lock}",
-                (to_us(now), limit),
-            )
-        ]
-        if not ids:
-            return 0
-        stored = load_by_ids(tx, ids)
+        due = load_due(tx, now, limit)
         recorder = Recorder()
-        for ident in ids:
-            outcome = stored[ident]
-            recorder.record(outcome, decide(outcome.outcome, DeadlineReached(), now))
+        for stored in due:
+            recorder.record(stored, decide(stored.outcome, DeadlineReached(), now))
         recorder.flush(tx)
-        return len(ids)
+        return len(due)
 
 
 def next_deadline(db: Database) -> datetime | None:
@@ -49,9 +38,24 @@ def next_deadline(db: Database) -> datetime | None:
     return from_us(int(row[0])) if row is not None and row[0] is not None else None
 
 
-def catch_up(db: Database, now: datetime) -> int:
-    """Fire every deadline due at ``now``, in deadline order, batch after batch."""
+def catch_up(
+    db: Database,
+    now: datetime,
+    *,
+    limit: int = BATCH,
+    should_stop: Callable[[], bool] = lambda: False,
+    fired: Callable[[int], None] = lambda count: None,
+) -> int:
+    """Fire every deadline due at ``now``, in deadline order, batch after batch; how many fired.
+
+    ``should_stop`` is asked before each batch (the scheduler's stop); ``fired`` hears each
+    committed batch's count, so a counter stays exact even if a later batch fails.
+    """
     total = 0
-    while fired := fire_due(db, now):
-        total += fired
+    while not should_stop():
+        count = fire_due(db, now, limit)
+        fired(count)
+        total += count
+        if count < limit:
+            break  # a short batch: nothing more was due (each firing clears all due at ``now``)
     return total

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from earnest.service.deadlines import BATCH, fire_due, next_deadline
+from earnest.service.deadlines import BATCH, catch_up, fire_due, next_deadline
 from earnest.store.db import Database, redact
 
 Clock = Callable[[], datetime]
@@ -98,14 +98,13 @@ class Scheduler:
 
     def _catch_up(self) -> float:
         """Fire every deadline missed while down, oldest first, all at one ``now``."""
-        now = self.clock()
-        caught_up = 0
-        while not self._stopping.is_set():
-            fired = fire_due(self.db, now, self.batch)
-            caught_up += fired
-            self.fired += fired
-            if fired < self.batch:
-                break
+        caught_up = catch_up(
+            self.db,
+            self.clock(),
+            limit=self.batch,
+            should_stop=self._stopping.is_set,
+            fired=self._count,
+        )
         if caught_up:
             log.info("scheduler: caught up %d missed deadlines", caught_up)
         return 0.0
@@ -121,6 +120,9 @@ class Scheduler:
             return self.poll_s
         until_s = (upcoming - self.clock()).total_seconds()
         return min(self.poll_s, max(0.0, until_s))
+
+    def _count(self, fired: int) -> None:
+        self.fired += fired
 
     def _retrying(self, attempt: Callable[[], float]) -> float:
         """Run ``attempt`` until it succeeds or the scheduler stops; backoff between failures."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from earnest.contract import Contract, contract_fingerprint, contract_to_dict, load_contract
 from earnest.store.codec import dumps, from_us, loads, to_us
@@ -30,12 +31,14 @@ class UnknownContract(LookupError):
 def save_contract(tx: Tx, contract: Contract, now: datetime) -> tuple[StoredContract, bool]:
     """Store ``contract`` as version n+1 unless it equals the latest; ``(stored, created)``."""
     fingerprint = contract_fingerprint(contract)
-    head = tx.one("SELECT latest_version, archived FROM contracts WHERE key = ?", (contract.key,))
-    if head is not None:
-        latest = latest_contract(tx, contract.key)
+    try:
+        latest: StoredContract | None = latest_contract(tx, contract.key)
+    except UnknownContract:
+        latest = None
+    if latest is not None:
         if latest.fingerprint == fingerprint:
             return latest, False
-        version = int(head[0]) + 1
+        version = latest.version + 1
         tx.execute("UPDATE contracts SET latest_version = ? WHERE key = ?", (version, contract.key))
     else:
         version = 1
@@ -48,20 +51,25 @@ def save_contract(tx: Tx, contract: Contract, now: datetime) -> tuple[StoredCont
         " VALUES (?, ?, ?, ?, ?)",
         (contract.key, version, dumps(contract_to_dict(contract)), fingerprint, to_us(now)),
     )
-    archived = bool(head[1]) if head is not None else False
+    archived = latest.archived if latest is not None else False
     return StoredContract(contract, version, fingerprint, archived, now), True
 
 
+_LATEST = (
+    "SELECT c.key, c.latest_version, c.archived, v.fingerprint, v.created_at, v.document"
+    " FROM contracts c JOIN contract_versions v ON v.key = c.key AND v.version = c.latest_version"
+)
+
+
 def latest_contract(tx: Tx, key: str) -> StoredContract:
-    row = tx.one(
-        "SELECT c.latest_version, c.archived, v.fingerprint, v.created_at, v.document"
-        " FROM contracts c JOIN contract_versions v"
-        " ON v.key = c.key AND v.version = c.latest_version WHERE c.key = ?",
-        (key,),
-    )
+    row = tx.one(f"{_LATEST} WHERE c.key = ?", (key,))
     if row is None:
         raise UnknownContract(key)
-    version, archived, fingerprint, created_at, document = row
+    return _latest(tx, row)
+
+
+def _latest(tx: Tx, row: tuple[Any, ...]) -> StoredContract:
+    key, version, archived, fingerprint, created_at, document = row
     contract = _compiled(tx, key, int(version), document)
     return StoredContract(contract, int(version), fingerprint, bool(archived), from_us(created_at))
 
@@ -88,14 +96,14 @@ def pinned(tx: Tx, key: str, version: int) -> Contract:
 
 
 def list_contracts(tx: Tx) -> list[StoredContract]:
-    keys = [row[0] for row in tx.query("SELECT key FROM contracts ORDER BY created_at DESC, key")]
-    return [latest_contract(tx, key) for key in keys]
+    rows = tx.query(f"{_LATEST} ORDER BY c.created_at DESC, c.key")
+    return [_latest(tx, row) for row in rows]
 
 
 def archive_contract(tx: Tx, key: str) -> StoredContract:
-    latest_contract(tx, key)  # raises UnknownContract
+    stored = latest_contract(tx, key)  # raises UnknownContract
     tx.execute("UPDATE contracts SET archived = ? WHERE key = ?", (True, key))
-    return latest_contract(tx, key)
+    return replace(stored, archived=True)
 
 
 def _compiled(tx: Tx, key: str, version: int, document: str) -> Contract:

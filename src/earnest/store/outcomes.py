@@ -87,14 +87,10 @@ def load_by_keys(
     for contract, refs in by_contract.items():
         for start in range(0, len(refs), _CHUNK):
             chunk = refs[start : start + _CHUNK]
-            rows = tx.query(
-                f"SELECT {OUTCOME_COLUMNS} FROM outcomes WHERE contract = ?"
-                f" AND ref IN {tx.in_list(len(chunk))}{suffix}",
-                [contract, *chunk],
+            rows = _load_where(
+                tx, f"contract = ? AND ref IN {tx.in_list(len(chunk))}{suffix}", [contract, *chunk]
             )
-            for row in rows:
-                stored = _from_row(tx, row)
-                found[(contract, stored.outcome.ref)] = stored
+            found.update(((contract, stored.outcome.ref), stored) for stored in rows)
     return found
 
 
@@ -102,13 +98,28 @@ def load_by_ids(tx: Tx, ids: Sequence[int]) -> dict[int, StoredOutcome]:
     found: dict[int, StoredOutcome] = {}
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        rows = tx.query(
-            f"SELECT {OUTCOME_COLUMNS} FROM outcomes WHERE id IN {tx.in_list(len(chunk))}", chunk
-        )
-        for row in rows:
-            stored = _from_row(tx, row)
-            found[stored.id] = stored
+        rows = _load_where(tx, f"id IN {tx.in_list(len(chunk))}", chunk)
+        found.update((stored.id, stored) for stored in rows)
     return found
+
+
+def load_due(tx: Tx, now: datetime, limit: int) -> list[StoredOutcome]:
+    """Up to ``limit`` outcomes whose deadline is due at ``now``, oldest deadline first.
+
+    On PostgreSQL the rows are locked and rows another firer holds are skipped, so concurrent
+    firers share the work and each deadline fires once."""
+    lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
+    return _load_where(
+        tx,
+        f"deadline IS NOT NULL AND deadline <= ? ORDER BY deadline, id LIMIT ?{lock}",
+        (to_us(now), limit),
+    )
+
+
+def _load_where(tx: Tx, condition: str, params: Sequence[Any]) -> list[StoredOutcome]:
+    """The outcomes matching ``condition`` (SQL after ``WHERE``), in the order it gives."""
+    rows = tx.query(f"SELECT {OUTCOME_COLUMNS} FROM outcomes WHERE {condition}", params)
+    return [_from_row(tx, row) for row in rows]
 
 
 def load_one(tx: Tx, contract: str, ref: str) -> StoredOutcome | None:
