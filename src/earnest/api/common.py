@@ -18,6 +18,7 @@ from litestar.connection import ASGIConnection
 from earnest.api.errors import JSON, ApiError
 from earnest.api.workers import Workers
 from earnest.jsonio import MalformedJson, dump_json, parse_json
+from earnest.service.ingest import Problem
 from earnest.store.db import Database
 
 T = TypeVar("T")
@@ -86,6 +87,11 @@ def raw_segments(request: AnyRequest, prefix: str) -> list[str]:
     if any(NUL in segment for segment in segments):
         raise ApiError(404, "not_found", "no resource has U+0000 in its name")
     return segments
+
+
+def refusal(problem: Problem) -> ApiError:
+    """A service's refusal as the API reports it."""
+    return ApiError(problem.status, problem.code, problem.message, problem.field)
 
 
 def answer(body: Any, status: int = 200) -> Response[bytes]:
@@ -175,6 +181,17 @@ def decode_cursor(request: AnyRequest, kind: str) -> list[Any] | None:
     except (ValueError, binascii.Error):
         raise bad_cursor() from None
     return position
+
+
+def cursor_param(request: AnyRequest, kind: str, *types: type) -> list[Any] | None:
+    """The ``cursor`` of list ``kind``, its position one value of each of ``types``."""
+    after = decode_cursor(request, kind)
+    if after is not None and (
+        len(after) != len(types)
+        or not all(isinstance(v, t) for v, t in zip(after, types, strict=True))
+    ):
+        raise bad_cursor()
+    return after
 
 
 def bad_cursor() -> ApiError:

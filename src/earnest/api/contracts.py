@@ -11,8 +11,8 @@ from earnest.api.auth import require
 from earnest.api.common import (
     AnyRequest,
     answer,
+    cursor_param,
     database,
-    decode_cursor,
     encode_cursor,
     in_thread,
     limit_param,
@@ -98,7 +98,7 @@ def contract_json_unsaved(contract: Contract) -> dict[str, Any]:
 @get("/", opt=require(Scope.READ))
 async def list_contracts(request: AnyRequest) -> Response[bytes]:
     limit = limit_param(request)
-    after = decode_cursor(request, "contracts")
+    after = cursor_param(request, "contracts", int, str)  # (created_at, key)
     db = database(request)
 
     def load() -> tuple[list[StoredContract], list[Any] | None]:
@@ -106,10 +106,6 @@ async def list_contracts(request: AnyRequest) -> Response[bytes]:
             sql = "SELECT key, created_at FROM contracts"
             params: list[Any] = []
             if after is not None:
-                if len(after) != 2:
-                    raise ApiError(
-                        422, "invalid_cursor", "cursor is not one this list handed out", "cursor"
-                    )
                 sql += " WHERE created_at < ? OR (created_at = ? AND key > ?)"
                 params = [after[0], after[0], after[1]]
             sql += " ORDER BY created_at DESC, key LIMIT ?"

@@ -14,9 +14,8 @@ from earnest.api.auth import require
 from earnest.api.common import (
     AnyRequest,
     answer,
-    bad_cursor,
+    cursor_param,
     database,
-    decode_cursor,
     encode_cursor,
     in_thread,
     json_object,
@@ -41,11 +40,7 @@ PREFIX = "/v1/customers/"
 @get("/", opt=require(Scope.READ))
 async def list_customers(request: AnyRequest) -> Response[bytes]:
     limit = limit_param(request)
-    after = decode_cursor(request, "customers")
-    if after is not None and (
-        len(after) != 2 or not isinstance(after[0], int) or not isinstance(after[1], str)
-    ):
-        raise bad_cursor()
+    after = cursor_param(request, "customers", int, str)
     db = database(request)
 
     def load() -> list[tuple[Any, ...]]:

@@ -11,9 +11,8 @@ from earnest.api.auth import require
 from earnest.api.common import (
     AnyRequest,
     answer,
-    bad_cursor,
+    cursor_param,
     database,
-    decode_cursor,
     encode_cursor,
     in_thread,
     json_object,
@@ -54,11 +53,7 @@ async def post_key(request: AnyRequest) -> Response[bytes]:
 @get("/", opt=require(Scope.ADMIN))
 async def get_keys(request: AnyRequest) -> Response[bytes]:
     limit = limit_param(request)
-    after = decode_cursor(request, "keys")
-    if after is not None and (
-        len(after) != 2 or not isinstance(after[0], int) or not isinstance(after[1], str)
-    ):
-        raise bad_cursor()
+    after = cursor_param(request, "keys", int, str)
     db = database(request)
 
     def load() -> list[ApiKey]:

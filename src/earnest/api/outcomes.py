@@ -8,7 +8,6 @@ reference is cut from ``scope["raw_path"]``, each segment decoded on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from litestar import Router, get, post
@@ -19,9 +18,8 @@ from earnest.api.common import (
     NUL,
     AnyRequest,
     answer,
-    bad_cursor,
+    cursor_param,
     database,
-    decode_cursor,
     encode_cursor,
     in_thread,
     json_object,
@@ -29,80 +27,32 @@ from earnest.api.common import (
     now,
     page,
     raw_segments,
+    refusal,
     text_field,
 )
 from earnest.api.errors import ApiError
-from earnest.api.views import ChargeRow, charges, outcome_json
-from earnest.engine import IllegalTransition, Open, Outcome, Scheduled, Settle, State, decide
+from earnest.api.views import outcome_json
+from earnest.engine import Outcome, Scheduled, Settle, State
 from earnest.service.history import UnknownOutcome, outcome_history
-from earnest.service.ingest import Problem
-from earnest.service.recorder import Recorder
+from earnest.service.ingest import invalid_signal
+from earnest.service.outcomes import (
+    ChargeRow,
+    Refused,
+    charges,
+    open_outcome,
+    settle_outcome,
+    unknown_outcome,
+)
 from earnest.signals import InvalidSignal, validate_signal
-from earnest.store.contracts import UnknownContract, latest_contract
 from earnest.store.db import Database
 from earnest.store.keys import ApiKey, Scope
-from earnest.store.outcomes import (
-    StoredOutcome,
-    ensure_customers,
-    insert_outcome,
-    load_by_ids,
-    load_by_keys,
-)
+from earnest.store.outcomes import StoredOutcome, load_by_ids, load_by_keys
 from earnest.timefmt import format_time
 
 OPEN_FIELDS = frozenset({"contract", "outcome", "customer", "at"})
 SETTLE_FIELDS = frozenset({"decision", "reason"})
 MAX_REASON = 1024
 PREFIX = "/v1/outcomes/"
-
-
-class Refused(Exception):
-    def __init__(self, problem: Problem) -> None:
-        self.problem = problem
-        super().__init__(problem.message)
-
-
-def open_outcome(
-    db: Database, contract: str, ref: str, customer: str, now: datetime
-) -> tuple[Outcome, bool]:
-    """Begin tracking ``(contract, ref)`` for ``customer``: ``(outcome, opened)``.
-
-    The same refusals as ingest: unknown contract, archived contract, another customer.
-    """
-    with db.write() as tx:
-        found = load_by_keys(tx, [(contract, ref)], lock=True).get((contract, ref))
-        if found is not None:
-            if found.outcome.customer != customer:
-                raise Refused(
-                    Problem(
-                        409,
-                        "customer_mismatch",
-                        f"outcome {ref!r} belongs to customer {found.outcome.customer!r},"
-                        f" not {customer!r}",
-                        "customer",
-                    )
-                )
-            return found.outcome, False
-        try:
-            entry = latest_contract(tx, contract)
-        except UnknownContract as error:
-            raise Refused(Problem(404, "unknown_contract", str(error), "contract")) from None
-        if entry.archived:
-            raise Refused(
-                Problem(
-                    409,
-                    "contract_archived",
-                    f"contract {contract!r} is archived: it opens no new outcomes",
-                    "contract",
-                )
-            )
-        ensure_customers(tx, [customer], now)
-        opening = decide(None, Open(entry.contract, entry.version, ref, customer), now)
-        stored = StoredOutcome(insert_outcome(tx, opening.outcome), opening.outcome)
-        recorder = Recorder()
-        recorder.record(stored, opening)
-        recorder.flush(tx)
-        return opening.outcome, True
 
 
 @post("/", opt=require(Scope.INGEST), status_code=200)
@@ -116,21 +66,11 @@ async def post_outcome(request: AnyRequest) -> Response[bytes]:
         # clock is the time received (SPEC section 4).
         checked = validate_signal({**body, "signal": "opened"}, received_at=moment)
     except InvalidSignal as error:
-        raise ApiError(422, error.code, error.message, error.field or None) from None
-    assert checked.customer is not None
+        raise refusal(invalid_signal(error)) from None
     try:
-        outcome, opened = await in_thread(
-            request,
-            open_outcome,
-            database(request),
-            checked.contract,
-            checked.outcome,
-            checked.customer,
-            moment,
-        )
+        outcome, opened = await in_thread(request, open_outcome, database(request), checked, moment)
     except Refused as refused:
-        problem = refused.problem
-        raise ApiError(problem.status, problem.code, problem.message, problem.field) from None
+        raise refusal(refused.problem) from None
     return answer(outcome_json(outcome, None), 201 if opened else 200)
 
 
@@ -168,9 +108,7 @@ def _filters(request: AnyRequest) -> tuple[str, list[Any]]:
 @get("/", opt=require(Scope.READ))
 async def list_outcomes(request: AnyRequest) -> Response[bytes]:
     limit = limit_param(request)
-    after = decode_cursor(request, "outcomes")
-    if after is not None and (len(after) != 1 or not isinstance(after[0], int)):
-        raise bad_cursor()
+    after = cursor_param(request, "outcomes", int)
     where, params = _filters(request)
     if after is not None:
         where = f"{where} AND id < ?" if where else "id < ?"
@@ -217,12 +155,7 @@ def target(request: AnyRequest) -> Target:
 
 
 def _unknown(where: Target) -> ApiError:
-    return ApiError(
-        404,
-        "unknown_outcome",
-        f"no outcome {where.ref!r} for contract {where.contract!r}",
-        "outcome",
-    )
+    return refusal(unknown_outcome(where.contract, where.ref))
 
 
 def _read_one(db: Database, where: Target) -> tuple[Outcome, ChargeRow | None] | None:
@@ -267,30 +200,6 @@ async def get_outcome(request: AnyRequest) -> Response[bytes]:
     raise ApiError(404, "not_found", f"no route {request.url.path!r}")
 
 
-def settle(
-    db: Database, where: Target, manual: Settle, moment: datetime
-) -> tuple[Outcome, ChargeRow | None]:
-    with db.write() as tx:
-        key = (where.contract, where.ref)
-        found = load_by_keys(tx, [key], lock=True).get(key)
-        if found is None:
-            raise _unknown(where)
-        try:
-            decided = decide(found.outcome, manual, moment)
-        except IllegalTransition:
-            raise ApiError(
-                409,
-                "already_settled",
-                f"outcome {where.ref!r} is already {found.outcome.state.value}",
-                "outcome",
-            ) from None
-        recorder = Recorder()
-        recorder.record(found, decided)
-        recorder.flush(tx)
-        charge = charges(tx, [found.id]).get(found.id)
-    return decided.outcome, charge
-
-
 @post("/{contract:str}/{rest:path}", opt=require(Scope.ADMIN), status_code=200)
 async def post_outcome_action(request: AnyRequest) -> Response[bytes]:
     where = target(request)
@@ -304,9 +213,18 @@ async def post_outcome_action(request: AnyRequest) -> Response[bytes]:
     assert reason is not None
     key: ApiKey = request.state.key
     manual = Settle(Scheduled(decision), reason, by=key.id)
-    outcome, charge = await in_thread(
-        request, settle, database(request), where, manual, now(request)
-    )
+    try:
+        outcome, charge = await in_thread(
+            request,
+            settle_outcome,
+            database(request),
+            where.contract,
+            where.ref,
+            manual,
+            now(request),
+        )
+    except Refused as refused:
+        raise refusal(refused.problem) from None
     return answer(outcome_json(outcome, charge))
 
 

@@ -19,30 +19,22 @@ from earnest.api.common import (
     json_body,
     now,
     nul_field,
+    refusal,
     refuse_nul,
 )
 from earnest.api.errors import ApiError
-from earnest.api.views import ChargeRow, charges, outcome_json, signal_json
-from earnest.engine import Outcome
+from earnest.api.views import outcome_json, signal_json
 from earnest.service.ingest import MAX_BATCH, Problem, Result, ingest
+from earnest.service.outcomes import ChargeRow, charge_of
 from earnest.store.db import Database
 from earnest.store.keys import Scope
-
-
-def charge_of(db: Database, contract: str, ref: str, outcome: Outcome) -> ChargeRow | None:
-    """The ledger's charge for a confirmed outcome (read only when there can be one)."""
-    if outcome.charged is None:
-        return None
-    with db.read() as tx:
-        row = tx.one("SELECT id FROM outcomes WHERE contract = ? AND ref = ?", (contract, ref))
-        return charges(tx, [int(row[0])]).get(int(row[0])) if row is not None else None
 
 
 def _ingest_one(db: Database, body: object, moment: datetime) -> tuple[Result, ChargeRow | None]:
     (result,) = ingest(db, [body], moment)
     charge = None
     if result.outcome is not None:
-        charge = charge_of(db, result.outcome.contract.key, result.outcome.ref, result.outcome)
+        charge = charge_of(db, result.outcome)
     return result, charge
 
 
@@ -54,8 +46,7 @@ async def post_signal(request: AnyRequest) -> Response[bytes]:
     moment = now(request)
     result, charge = await in_thread(request, _ingest_one, database(request), body, moment)
     if result.error is not None:
-        problem = result.error
-        raise ApiError(problem.status, problem.code, problem.message, problem.field)
+        raise refusal(result.error)
     assert result.signal is not None
     assert result.outcome is not None
     return answer(
@@ -89,17 +80,17 @@ def _signals(body: Any) -> Sequence[object]:
 def _ingest_batch(db: Database, items: Sequence[object], moment: datetime) -> list[Result]:
     """Ingest, with items holding U+0000 in a stored field rejected here on their own."""
     refused: dict[int, Result] = {}
-    clean: list[tuple[int, object]] = []
     for index, item in enumerate(items):
         field = nul_field(item) if isinstance(item, dict) else None
-        if field is None:
-            clean.append((index, item))
-        else:
+        if field is not None:
             message = f"{field} must not contain the character U+0000"
             problem = Problem(422, "invalid_signal", message, field)
             refused[index] = Result(index, "rejected", error=problem)
-    applied = ingest(db, [item for _, item in clean], moment)
-    for (index, _), result in zip(clean, applied, strict=True):
+    if not refused:  # the usual case: the indexes are ingest's own
+        return ingest(db, items, moment)
+    clean = [index for index in range(len(items)) if index not in refused]
+    applied = ingest(db, [items[index] for index in clean], moment)
+    for index, result in zip(clean, applied, strict=True):
         refused[index] = replace(result, index=index)
     return [refused[index] for index in range(len(items))]
 

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from earnest.contract import contract_to_dict
 from earnest.contract.money import format_amount
 from earnest.engine import Outcome
+from earnest.service.outcomes import ChargeRow
 from earnest.signals import SignalIn
-from earnest.store.codec import from_us, money_value
+from earnest.store.codec import from_us
 from earnest.store.contracts import StoredContract
-from earnest.store.db import Tx
 from earnest.store.keys import ApiKey
-
-
-@dataclass(frozen=True, slots=True)
-class ChargeRow:
-    amount: Decimal
-    currency: str
-    period: str
 
 
 def contract_json(stored: StoredContract) -> dict[str, Any]:
@@ -33,24 +23,6 @@ def contract_json(stored: StoredContract) -> dict[str, Any]:
         "archived": stored.archived,
         "created_at": stored.created_at,
     }
-
-
-def charges(tx: Tx, outcome_ids: Iterable[int]) -> dict[int, ChargeRow]:
-    """The one charge each confirmed outcome booked, by outcome id."""
-    ids = list(outcome_ids)
-    found: dict[int, ChargeRow] = {}
-    for start in range(0, len(ids), 400):
-        chunk = ids[start : start + 400]
-        rows = tx.query(
-            "SELECT outcome_id, amount, currency, period_start FROM ledger"
-            f" WHERE kind = 'charge' AND outcome_id IN {tx.in_list(len(chunk))}",
-            chunk,
-        )
-        for outcome_id, amount, currency, period in rows:
-            value = money_value(amount)
-            assert value is not None
-            found[int(outcome_id)] = ChargeRow(value, str(currency), str(period))
-    return found
 
 
 def outcome_json(outcome: Outcome, charge: ChargeRow | None) -> dict[str, Any]:

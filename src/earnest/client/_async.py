@@ -126,8 +126,7 @@ class AsyncClient:
         self, contract: str, outcome: str, customer: str, at: datetime | str | None = None
     ) -> OpenResult:
         """Begin tracking an outcome; ``opened`` is false when it was already open."""
-        response = await self._send(calls.open_call(contract, outcome, customer, at))
-        return {"opened": response.status_code == 201, "outcome": calls.answer(response)}
+        return calls.opened(await self._send(calls.open_call(contract, outcome, customer, at)))
 
     async def outcome(self, contract: str, outcome: str) -> Outcome:
         return cast(Outcome, await self._call(calls.outcome_call(contract, outcome)))

@@ -21,7 +21,7 @@ import msgspec
 
 from earnest.client._errors import APIError, error_class
 from earnest.client._ids import new_signal_id
-from earnest.client._types import Value
+from earnest.client._types import OpenResult, Value
 
 JSON = "application/json"
 YAML = "application/yaml"
@@ -193,6 +193,11 @@ def answer(response: httpx.Response) -> Any:
     if response.is_success:
         return decode(response.content)
     raise api_error(response)
+
+
+def opened(response: httpx.Response) -> OpenResult:
+    """``POST /v1/outcomes``: 201 when it opened the outcome, 200 when it was open already."""
+    return {"opened": response.status_code == 201, "outcome": answer(response)}
 
 
 def api_error(response: httpx.Response) -> APIError:

@@ -126,8 +126,7 @@ class Client:
         self, contract: str, outcome: str, customer: str, at: datetime | str | None = None
     ) -> OpenResult:
         """Begin tracking an outcome; ``opened`` is false when it was already open."""
-        response = self._send(calls.open_call(contract, outcome, customer, at))
-        return {"opened": response.status_code == 201, "outcome": calls.answer(response)}
+        return calls.opened(self._send(calls.open_call(contract, outcome, customer, at)))
 
     def outcome(self, contract: str, outcome: str) -> Outcome:
         return cast(Outcome, self._call(calls.outcome_call(contract, outcome)))

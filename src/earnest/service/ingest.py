@@ -57,7 +57,7 @@ def ingest(db: Database, items: Sequence[object], now: datetime) -> list[Result]
         try:
             valid.append((index, validate_signal(raw, received_at=now)))
         except InvalidSignal as error:
-            results[index] = Result(index, "rejected", error=_invalid(error))
+            results[index] = Result(index, "rejected", error=invalid_signal(error))
     if valid:
         with db.write() as tx:
             for result in _apply(tx, valid, now):
@@ -66,7 +66,7 @@ def ingest(db: Database, items: Sequence[object], now: datetime) -> list[Result]
     return [r for r in results if r is not None]
 
 
-def _invalid(error: InvalidSignal) -> Problem:
+def invalid_signal(error: InvalidSignal) -> Problem:
     return Problem(422, error.code, error.message, error.field or None)
 
 
@@ -95,24 +95,18 @@ def _apply(tx: Tx, valid: list[tuple[int, SignalIn]], now: datetime) -> list[Res
             continue
         stored = outcomes.get(key)
         if stored is None:
-            problem = _refuse_opening(signal, contracts.get(signal.contract))
+            problem = refuse_opening(signal, contracts.get(signal.contract))
             if problem is not None:
                 results.append(Result(index, "rejected", error=problem))
                 continue
             entry = contracts[signal.contract]
             assert entry is not None
-            assert signal.customer is not None
-            if signal.customer not in new_customers:
-                ensure_customers(tx, [signal.customer], now)
-                new_customers.add(signal.customer)
-            opening = decide(
-                None, Open(entry.contract, entry.version, signal.outcome, signal.customer), now
-            )
-            stored = StoredOutcome(insert_outcome(tx, opening.outcome), opening.outcome)
-            recorder.record(stored, opening)
+            stored = open_new(tx, entry, signal, now, recorder, known_customers=new_customers)
             outcomes[key] = stored
         elif signal.customer is not None and signal.customer != stored.outcome.customer:
-            results.append(Result(index, "rejected", error=_mismatch(signal, stored.outcome)))
+            results.append(
+                Result(index, "rejected", error=customer_mismatch(signal, stored.outcome))
+            )
             continue
         event = Signal(signal.signal, signal.value, signal.occurred_at(now), signal.id, signal.data)
         decision = decide(stored.outcome, event, now)
@@ -122,6 +116,30 @@ def _apply(tx: Tx, valid: list[tuple[int, SignalIn]], now: datetime) -> list[Res
         results.append(Result(index, "accepted", signal, decision.outcome))
     recorder.flush(tx)
     return results
+
+
+def open_new(
+    tx: Tx,
+    entry: StoredContract,
+    signal: SignalIn,
+    now: datetime,
+    recorder: Recorder,
+    *,
+    known_customers: set[str] | None = None,
+) -> StoredOutcome:
+    """Open ``(signal.contract, signal.outcome)`` for ``signal.customer`` at ``now``: the
+    customer on first mention, the outcome row pinned to ``entry``'s version, its ``opened``
+    entry in ``recorder``. The caller has checked :func:`refuse_opening` first."""
+    customer = signal.customer
+    assert customer is not None
+    if known_customers is None or customer not in known_customers:
+        ensure_customers(tx, [customer], now)
+        if known_customers is not None:
+            known_customers.add(customer)
+    opening = decide(None, Open(entry.contract, entry.version, signal.outcome, customer), now)
+    stored = StoredOutcome(insert_outcome(tx, opening.outcome), opening.outcome)
+    recorder.record(stored, opening)
+    return stored
 
 
 def _known_ids(tx: Tx, ids: list[str]) -> dict[str, tuple[str, tuple[str, str]]]:
@@ -148,7 +166,7 @@ def _load(
     return found
 
 
-def _refuse_opening(signal: SignalIn, contract: StoredContract | None) -> Problem | None:
+def refuse_opening(signal: SignalIn, contract: StoredContract | None) -> Problem | None:
     if contract is None:
         return Problem(
             404, "unknown_contract", f"no contract with key {signal.contract!r}", "contract"
@@ -180,7 +198,7 @@ def _conflict(ident: str) -> Problem:
     )
 
 
-def _mismatch(signal: SignalIn, outcome: Outcome) -> Problem:
+def customer_mismatch(signal: SignalIn, outcome: Outcome) -> Problem:
     return Problem(
         409,
         "customer_mismatch",

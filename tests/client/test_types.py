@@ -1,0 +1,34 @@
+"""The SDK's answer types are written out by hand (the client must not import the server):
+hold their field names to the schemas the OpenAPI document is built from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import pytest
+
+from earnest.api import schemas
+from earnest.client import _types as types
+
+PAIRS: list[tuple[Any, type[msgspec.Struct]]] = [
+    (types.Price, schemas.Price),
+    (types.Check, schemas.Check),
+    (types.Charge, schemas.Charge),
+    (types.Outcome, schemas.Outcome),
+    (types.Signal, schemas.SignalOut),
+    (types.SignalResult, schemas.SignalAnswer),
+    (types.ItemError, schemas.BatchError),
+    (types.BatchItem, schemas.BatchItem),
+    (types.BatchResult, schemas.BatchAnswer),
+    (types.HistoryEntry, schemas.HistoryEntry),
+    (types.ContractCheck, schemas.Validated),
+]
+
+
+@pytest.mark.parametrize(("client", "server"), PAIRS, ids=lambda t: t.__name__)
+def test_client_types_name_the_fields_the_server_answers_with(
+    client: Any, server: type[msgspec.Struct]
+) -> None:
+    named = client.__required_keys__ | client.__optional_keys__
+    assert named == set(server.__struct_fields__)
