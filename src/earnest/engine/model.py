@@ -1,17 +1,20 @@
 """The engine's data: an outcome's state, the inputs that move it, and the effects it yields.
 
-Everything here is an immutable value. Times are aware UTC datetimes supplied by the caller;
-the engine never reads a clock.
+Everything here is an immutable value: frozen ``msgspec.Struct`` records, which are built
+about six times faster than frozen dataclasses (an outcome is built for every decision; see
+docs/benchmarks.md). Times are aware UTC datetimes supplied by the caller; the engine never
+reads a clock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
+
+import msgspec
 
 from earnest.contract.condition import Value, Verdict
 from earnest.contract.model import Contract
@@ -20,8 +23,7 @@ from earnest.engine.lifecycle import ReviewReason, Scheduled, State, timer
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True)
-class Observed:
+class Observed(msgspec.Struct, frozen=True):
     """The latest value of one signal name: latest by ``at``, ties broken by arrival order.
 
     ``value`` is ``None`` when the latest signal retracted the name (sent with value null).
@@ -31,8 +33,7 @@ class Observed:
     at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(msgspec.Struct, frozen=True):
     """One potential charge: a contract instance for one unit of work, for one customer.
 
     ``ref`` is the vendor's outcome reference (the API's ``outcome`` field). ``clock`` is the
@@ -51,7 +52,7 @@ class Outcome:
     review_reason: ReviewReason | None = None
     review_ends_at: datetime | None = None
     settled_at: datetime | None = None
-    observed: Mapping[str, Observed] = field(default_factory=lambda: EMPTY)
+    observed: Mapping[str, Observed] = EMPTY
     last_verdict: Verdict | None = None
     contested: bool = False
     charged: Decimal | None = None  # the amount booked at settlement, when confirmed
@@ -71,8 +72,7 @@ class Outcome:
 # Inputs ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Open:
+class Open(msgspec.Struct, frozen=True):
     """Begin tracking an outcome. ``decide(None, Open(...), now)`` creates it."""
 
     contract: Contract
@@ -81,8 +81,7 @@ class Open:
     customer: str
 
 
-@dataclass(frozen=True, slots=True)
-class Signal:
+class Signal(msgspec.Struct, frozen=True):
     """One fact about an outcome. ``value`` None retracts the name; ``at`` orders values."""
 
     signal: str
@@ -92,13 +91,11 @@ class Signal:
     data: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class DeadlineReached:
+class DeadlineReached(msgspec.Struct, frozen=True):
     """Fire every deadline of the outcome that is due at ``now``, each stamped with its time."""
 
 
-@dataclass(frozen=True, slots=True)
-class Settle:
+class Settle(msgspec.Struct, frozen=True):
     """An admin's manual decision."""
 
     decision: Scheduled
@@ -112,8 +109,7 @@ Input = Open | Signal | DeadlineReached | Settle
 # Effects --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(msgspec.Struct, frozen=True):
     """One history entry, before the store gives it a ``seq`` and a hash.
 
     ``at`` is the engine time it happened (``recorded_at``); ``data`` holds only JSON values,
@@ -125,8 +121,7 @@ class Entry:
     data: Mapping[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class Charge:
+class Charge(msgspec.Struct, frozen=True):
     """A confirmed outcome's one ledger entry, booked at settlement for the pinned price."""
 
     amount: Decimal
@@ -134,8 +129,7 @@ class Charge:
     at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class Credit:
+class Credit(msgspec.Struct, frozen=True):
     """A ledger entry reversing all or part of a charge."""
 
     amount: Decimal
@@ -144,8 +138,7 @@ class Credit:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class Effects:
+class Effects(msgspec.Struct, frozen=True):
     """What the caller must make durable, in one transaction, for one decision.
 
     ``deadline`` is the outcome's timer after the decision (``None``: no timer).
@@ -157,7 +150,6 @@ class Effects:
     credits: tuple[Credit, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(msgspec.Struct, frozen=True):
     outcome: Outcome
     effects: Effects

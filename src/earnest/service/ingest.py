@@ -18,12 +18,7 @@ from earnest.service.recorder import Recorder
 from earnest.signals import InvalidSignal, SignalIn, validate_signal
 from earnest.store.contracts import StoredContract, UnknownContract, latest_contract
 from earnest.store.db import Database, Tx
-from earnest.store.outcomes import (
-    StoredOutcome,
-    ensure_customers,
-    insert_outcome,
-    load_by_keys,
-)
+from earnest.store.outcomes import StoredOutcome, load_by_keys
 
 MAX_BATCH = 10_000
 
@@ -81,7 +76,6 @@ def _apply(tx: Tx, valid: list[tuple[int, SignalIn]], now: datetime) -> list[Res
     outcomes = load_by_keys(tx, [(s.contract, s.outcome) for _, s in valid], lock=True)
     recorder = Recorder()
     results: list[Result] = []
-    new_customers: set[str] = set()
     for index, signal in valid:
         fingerprint = signal.fingerprint()
         key = (signal.contract, signal.outcome)
@@ -101,7 +95,7 @@ def _apply(tx: Tx, valid: list[tuple[int, SignalIn]], now: datetime) -> list[Res
                 continue
             entry = contracts[signal.contract]
             assert entry is not None
-            stored = open_new(tx, entry, signal, now, recorder, known_customers=new_customers)
+            stored = open_new(entry, signal, now, recorder)
             outcomes[key] = stored
         elif signal.customer is not None and signal.customer != stored.outcome.customer:
             results.append(
@@ -119,27 +113,16 @@ def _apply(tx: Tx, valid: list[tuple[int, SignalIn]], now: datetime) -> list[Res
 
 
 def open_new(
-    tx: Tx,
-    entry: StoredContract,
-    signal: SignalIn,
-    now: datetime,
-    recorder: Recorder,
-    *,
-    known_customers: set[str] | None = None,
+    entry: StoredContract, signal: SignalIn, now: datetime, recorder: Recorder
 ) -> StoredOutcome:
-    """Open ``(signal.contract, signal.outcome)`` for ``signal.customer`` at ``now``: the
-    customer on first mention, the outcome row pinned to ``entry``'s version, its ``opened``
-    entry in ``recorder``. The caller has checked :func:`refuse_opening` first."""
+    """Open ``(signal.contract, signal.outcome)`` for ``signal.customer`` at ``now``, pinned to
+    ``entry``'s version: its ``opened`` decision goes to ``recorder``, which stores the outcome
+    (and the customer, on first mention) when it flushes. The caller has checked
+    :func:`refuse_opening` first."""
     customer = signal.customer
     assert customer is not None
-    if known_customers is None or customer not in known_customers:
-        ensure_customers(tx, [customer], now)
-        if known_customers is not None:
-            known_customers.add(customer)
     opening = decide(None, Open(entry.contract, entry.version, signal.outcome, customer), now)
-    stored = StoredOutcome(insert_outcome(tx, opening.outcome), opening.outcome)
-    recorder.record(stored, opening)
-    return stored
+    return recorder.open(opening)
 
 
 def _known_ids(tx: Tx, ids: list[str]) -> dict[str, tuple[str, tuple[str, str]]]:

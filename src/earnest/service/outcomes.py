@@ -93,7 +93,7 @@ def open_outcome(db: Database, signal: SignalIn, now: datetime) -> tuple[Outcome
             raise Refused(problem)
         assert entry is not None
         recorder = Recorder()
-        stored = open_new(tx, entry, signal, now, recorder)
+        stored = open_new(entry, signal, now, recorder)
         recorder.flush(tx)
         return stored.outcome, True
 

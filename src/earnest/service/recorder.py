@@ -1,8 +1,13 @@
 """Collects the decisions made inside one write transaction and writes them together.
 
 Every decision's effects (history entries, the outcome's new state and deadline, charges and
-credits, the signal rows) are written by :meth:`Recorder.flush` in the same transaction as the
-reads that led to them: one transaction per decision, or per batch of decisions.
+credits, the signal rows, new customers and outcomes) are written by :meth:`Recorder.flush` in
+the same transaction as the reads that led to them: one transaction per decision, or per batch
+of decisions.
+
+An outcome opened in the batch has no row yet: it carries a provisional negative id until
+``flush`` inserts all new outcomes at once, in their final state, and puts the real ids into
+the history entries, signal rows and ledger items that named it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from earnest.store.outcomes import (
     StoredOutcome,
     append_history,
     book,
+    ensure_customers,
+    insert_outcomes,
     update_outcomes,
 )
 
@@ -45,6 +52,17 @@ class Recorder:
     entries: list[tuple[int, Entry]] = field(default_factory=list)
     signals: list[_SignalRow] = field(default_factory=list)
     bookings: list[_Booking] = field(default_factory=list)
+    opened: list[StoredOutcome] = field(default_factory=list)
+    customers: dict[str, datetime] = field(default_factory=dict)  # first mention, when
+
+    def open(self, opening: Decision) -> StoredOutcome:
+        """Take the decision that opens a new outcome; it is inserted by :meth:`flush`, with
+        its customer when that is new."""
+        stored = StoredOutcome(-1 - len(self.opened), opening.outcome)
+        self.opened.append(stored)
+        self.customers.setdefault(opening.outcome.customer, opening.outcome.opened_at)
+        self.record(stored, opening)
+        return stored
 
     def record(self, stored: StoredOutcome, decision: Decision) -> None:
         """Take one decision for ``stored`` (its outcome becomes the decision's)."""
@@ -75,13 +93,20 @@ class Recorder:
 
     def flush(self, tx: Tx) -> list[int]:
         """Write everything recorded; returns the history ``seq`` of each pending entry."""
-        seqs = append_history(tx, self.entries)
-        update_outcomes(tx, list(self.touched.values()))
+        real = self._insert_opened(tx)
+        seqs = append_history(tx, [(real.get(o, o), entry) for o, entry in self.entries])
+        update_outcomes(tx, [s for key, s in self.touched.items() if key > 0])  # new: inserted
         tx.executemany(
             "INSERT INTO signals (id, fingerprint, outcome_id, received_at, history_seq)"
             " VALUES (?, ?, ?, ?, ?)",
             [
-                (s.id, s.fingerprint, s.outcome_id, s.received_at_us, seqs[s.entry_index])
+                (
+                    s.id,
+                    s.fingerprint,
+                    real.get(s.outcome_id, s.outcome_id),
+                    s.received_at_us,
+                    seqs[s.entry_index],
+                )
                 for s in self.signals
             ],
         )
@@ -90,7 +115,7 @@ class Recorder:
             [
                 LedgerItem(
                     b.entry.kind,
-                    b.outcome_id,
+                    real.get(b.outcome_id, b.outcome_id),
                     b.customer,
                     b.entry.data["amount"],
                     b.entry.data["currency"],
@@ -101,3 +126,16 @@ class Recorder:
             ],
         )
         return seqs
+
+    def _insert_opened(self, tx: Tx) -> dict[int, int]:
+        """Insert new customers and outcomes; provisional id -> real id. Each opened
+        :class:`StoredOutcome` gets its real id."""
+        if not self.opened:
+            return {}
+        ensure_customers(tx, self.customers)
+        ids = insert_outcomes(tx, [stored.outcome for stored in self.opened])
+        real: dict[int, int] = {}
+        for stored, ident in zip(self.opened, ids, strict=True):
+            real[stored.id] = ident
+            stored.id = ident
+        return real

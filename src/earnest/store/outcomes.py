@@ -6,7 +6,7 @@ anything; the chain head row is the serialisation point that orders ``seq``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -35,6 +35,8 @@ OUTCOME_COLUMNS = (
     " charged, credited"
 )
 _CHUNK = 400
+_INSERT_CHUNK = 500  # outcome rows per INSERT: 18 parameters each, well under both limits
+_INSERT_ROW = "(" + ", ".join("?" * 18) + ")"
 
 
 @dataclass(slots=True)
@@ -144,23 +146,34 @@ def _columns(outcome: Outcome, dialect: str) -> tuple[Any, ...]:
     )
 
 
-def insert_outcome(tx: Tx, outcome: Outcome) -> int:
-    row = tx.one(
-        "INSERT INTO outcomes (contract, ref, contract_version, customer, opened_at, state,"
-        " scheduled, review_reason, active_until, review_ends_at, settled_at, clock, deadline,"
-        " observed, last_verdict, contested, charged, credited)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (
-            outcome.contract.key,
-            outcome.ref,
-            outcome.contract_version,
-            outcome.customer,
-            to_us(outcome.opened_at),
-            *_columns(outcome, tx.dialect),
-        ),
-    )
-    assert row is not None
-    return int(row[0])
+def insert_outcomes(tx: Tx, outcomes: Sequence[Outcome]) -> list[int]:
+    """Insert new outcome rows, a few hundred per statement; their ids, in the given order.
+
+    A multi-row ``INSERT … RETURNING`` is one statement for both databases; neither promises
+    the order of the returned rows, so ids are matched back by ``(contract, ref)``."""
+    ids: dict[tuple[str, str], int] = {}
+    for start in range(0, len(outcomes), _INSERT_CHUNK):
+        chunk = outcomes[start : start + _INSERT_CHUNK]
+        values = ", ".join([_INSERT_ROW] * len(chunk))
+        params: list[Any] = []
+        for outcome in chunk:
+            params += (
+                outcome.contract.key,
+                outcome.ref,
+                outcome.contract_version,
+                outcome.customer,
+                to_us(outcome.opened_at),
+                *_columns(outcome, tx.dialect),
+            )
+        rows = tx.query(
+            "INSERT INTO outcomes (contract, ref, contract_version, customer, opened_at, state,"
+            " scheduled, review_reason, active_until, review_ends_at, settled_at, clock,"
+            " deadline, observed, last_verdict, contested, charged, credited)"
+            f" VALUES {values} RETURNING id, contract, ref",
+            params,
+        )
+        ids.update(((contract, ref), int(ident)) for ident, contract, ref in rows)
+    return [ids[(outcome.contract.key, outcome.ref)] for outcome in outcomes]
 
 
 def update_outcomes(tx: Tx, outcomes: Sequence[StoredOutcome]) -> None:
@@ -172,11 +185,12 @@ def update_outcomes(tx: Tx, outcomes: Sequence[StoredOutcome]) -> None:
     )
 
 
-def ensure_customers(tx: Tx, customers: Iterable[str], now: datetime) -> None:
+def ensure_customers(tx: Tx, customers: Mapping[str, datetime]) -> None:
+    """Store each customer not stored yet, created at the time given."""
     tx.executemany(
         "INSERT INTO customers (id, billing_day, created_at) VALUES (?, 1, ?)"
         " ON CONFLICT (id) DO NOTHING",
-        [(customer, to_us(now)) for customer in dict.fromkeys(customers)],
+        [(customer, to_us(created)) for customer, created in customers.items()],
     )
 
 
