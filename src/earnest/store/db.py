@@ -84,6 +84,9 @@ class Database:
         self.dialect, self.target = normalise_url(url)
         self._local = threading.local()
         self.cache: dict[Any, Any] = {}
+        # Writers of this process queue here rather than in SQLite's busy handler, which
+        # sleeps and retries (up to tens of milliseconds a time) instead of waking on release.
+        self._writer = threading.RLock()  # re-entered, BEGIN fails loudly as before
 
     # Connections ----------------------------------------------------------------------
 
@@ -117,17 +120,18 @@ class Database:
         """The one writer: commit on success, roll back on any exception."""
         raw = self._connection()
         tx = Tx(raw, self.dialect, self.cache)
-        if self.dialect == "sqlite":
-            raw.execute("BEGIN IMMEDIATE")
-        else:
-            raw.execute("BEGIN")
-            raw.execute("SELECT seq FROM chain_head WHERE id = 1 FOR UPDATE")
-        try:
-            yield tx
-        except BaseException:
-            raw.execute("ROLLBACK")
-            raise
-        raw.execute("COMMIT")
+        with self._writer:
+            if self.dialect == "sqlite":
+                raw.execute("BEGIN IMMEDIATE")
+            else:
+                raw.execute("BEGIN")
+                raw.execute("SELECT seq FROM chain_head WHERE id = 1 FOR UPDATE")
+            try:
+                yield tx
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+            raw.execute("COMMIT")
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
