@@ -84,11 +84,12 @@ class Recorder:
         received_at: datetime,
     ) -> None:
         """Take the decision of one signal, and the signal's own row."""
-        first = len(self.entries)
+        index = len(self.entries)
+        for entry in decision.effects.entries:
+            if entry.kind == "signal":
+                break
+            index += 1
         self.record(stored, decision)
-        index = next(
-            i for i in range(first, len(self.entries)) if self.entries[i][1].kind == "signal"
-        )
         self.signals.append(_SignalRow(ident, fingerprint, stored.id, to_us(received_at), index))
 
     def flush(self, tx: Tx) -> list[int]:

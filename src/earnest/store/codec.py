@@ -6,6 +6,7 @@ JSON numbers (never through a float) and read back with every number as a ``Deci
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -27,8 +28,11 @@ def to_us(moment: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+@functools.lru_cache(maxsize=4096)
 def from_us(micros: int) -> datetime:
-    return EPOCH + timedelta(microseconds=micros)
+    """The time ``micros`` after the epoch. Memoised: the times of one batch repeat (its
+    engine time is every touched outcome's clock), and datetimes are immutable."""
+    return EPOCH + timedelta(0, 0, micros)
 
 
 def opt_us(moment: datetime | None) -> int | None:
