@@ -94,14 +94,19 @@ def free_port() -> int:
 def prepare(workdir: Path) -> tuple[Path, str]:
     """A fresh database with the landing-page contract and an ingest key."""
     database = workdir / "earnest.db"
+    return database, provision(workdir, str(database))
+
+
+def provision(workdir: Path, database: str) -> str:
+    """Apply the landing-page contract to ``database`` (a file or URL); a new ingest key."""
     contract = workdir / "landing_page.yaml"
     contract.write_text(f"key: landing_page{LANDING_PAGE}", encoding="utf-8")
-    cli("contracts", "apply", "--database", str(database), str(contract))
-    key = cli("keys", "create", "--scope", "ingest", "--database", str(database))
-    return database, key.strip().splitlines()[-1].strip()
+    cli("contracts", "apply", "--database", database, str(contract))
+    key = cli("keys", "create", "--scope", "ingest", "--database", database)
+    return key.strip().splitlines()[-1].strip()
 
 
-def start_server(database: Path, port: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
+def start_server(database: Path | str, port: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
         [
             *(sys.executable, "-m", "earnest.cli", "serve"),
@@ -209,6 +214,17 @@ def written_rows(
         customers = {
             row[0]: row for row in raw.execute("SELECT id, billing_day, created_at FROM customers")
         }
+    return schema, setup, cut_batches(signals, history, outcomes, customers, size)
+
+
+def cut_batches(
+    signals: list[tuple[Any, ...]],
+    history: list[tuple[Any, ...]],
+    outcomes: dict[Any, tuple[Any, ...]],
+    customers: dict[Any, tuple[Any, ...]],
+    size: int,
+) -> list[Batch]:
+    """Earnest's rows, in commit order, cut into the batches it committed them in."""
     by_seq = {row[0]: row for row in history}
     seqs = [int(row[0]) for row in history]
     cuts = [signals[start : start + size] for start in range(0, len(signals), size)]
@@ -236,7 +252,7 @@ def written_rows(
             Batch(new_customers, [outcomes[o] for o in touched], entries, cut, (last[0], last[5]))
         )
         start = end
-    return schema, setup, result
+    return result
 
 
 def ceiling(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from json.encoder import encode_basestring_ascii as _quote  # what json.dumps uses
@@ -43,8 +42,7 @@ class InvalidSignal(ValueError):
         super().__init__(f"{field}: {message}" if field else message)
 
 
-@dataclass(frozen=True, slots=True)
-class SignalIn:
+class SignalIn(msgspec.Struct, frozen=True):
     """A validated signal. ``at`` is None when the sender left it to the time received."""
 
     contract: str

@@ -12,6 +12,7 @@ from earnest.api import contracts, customers, keys, outcomes, signals
 from earnest.api.auth import guard
 from earnest.api.common import utc_now
 from earnest.api.errors import MAX_BODY_BYTES, handle_exception
+from earnest.api.grouping import GroupCommit
 from earnest.api.health import healthz, openapi
 from earnest.api.workers import Workers
 from earnest.store.db import Database
@@ -20,6 +21,8 @@ from earnest.store.db import Database
 def create_app(db: Database, *, clock: Callable[[], datetime] | None = None) -> Litestar:
     """The API over ``db``; ``clock`` gives the engine time of each request (tests fake it)."""
     workers = Workers(db)
+    clock = clock or utc_now
+    grouping = GroupCommit(db, workers, clock)
     return Litestar(
         route_handlers=[
             healthz,
@@ -34,6 +37,6 @@ def create_app(db: Database, *, clock: Callable[[], datetime] | None = None) -> 
         exception_handlers={Exception: handle_exception},
         openapi_config=None,
         request_max_body_size=MAX_BODY_BYTES,
-        state=State({"db": db, "clock": clock or utc_now, "workers": workers}),
-        on_shutdown=[workers.close],
+        state=State({"db": db, "clock": clock, "workers": workers, "grouping": grouping}),
+        on_shutdown=[grouping.close, workers.close],  # queued signals commit first
     )

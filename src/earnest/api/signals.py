@@ -23,28 +23,22 @@ from earnest.api.common import (
     refuse_nul,
 )
 from earnest.api.errors import ApiError
+from earnest.api.grouping import GroupCommit
 from earnest.api.views import outcome_json, signal_json
 from earnest.service.ingest import MAX_BATCH, Problem, Result, ingest
-from earnest.service.outcomes import ChargeRow, charge_of
 from earnest.store.db import Database
 from earnest.store.keys import Scope
 
 
-def _ingest_one(db: Database, body: object, moment: datetime) -> tuple[Result, ChargeRow | None]:
-    (result,) = ingest(db, [body], moment)
-    charge = None
-    if result.outcome is not None:
-        charge = charge_of(db, result.outcome)
-    return result, charge
-
-
 @post("/", opt=require(Scope.INGEST), status_code=200)
 async def post_signal(request: AnyRequest) -> Response[bytes]:
+    """One signal, committed together with those that arrive beside it (decision 0010)."""
     body = await json_body(request)
     if isinstance(body, dict):
         refuse_nul(body, "invalid_signal")
-    moment = now(request)
-    result, charge = await in_thread(request, _ingest_one, database(request), body, moment)
+    grouping: GroupCommit = request.app.state.grouping
+    done = await grouping.submit(body)
+    result = done.result
     if result.error is not None:
         raise refusal(result.error)
     assert result.signal is not None
@@ -52,8 +46,8 @@ async def post_signal(request: AnyRequest) -> Response[bytes]:
     return answer(
         {
             "duplicate": result.status == "duplicate",
-            "signal": signal_json(result.signal, moment),
-            "outcome": outcome_json(result.outcome, charge),
+            "signal": signal_json(result.signal, done.moment),
+            "outcome": outcome_json(result.outcome, done.charge),
         }
     )
 
