@@ -97,9 +97,9 @@ class Recorder:
         real = self._insert_opened(tx)
         seqs = append_history(tx, [(real.get(o, o), entry) for o, entry in self.entries])
         update_outcomes(tx, [s for key, s in self.touched.items() if key > 0])  # new: inserted
-        tx.executemany(
-            "INSERT INTO signals (id, fingerprint, outcome_id, received_at, history_seq)"
-            " VALUES (?, ?, ?, ?, ?)",
+        tx.insert_rows(
+            "signals",
+            ("id", "fingerprint", "outcome_id", "received_at", "history_seq"),
             [
                 (
                     s.id,

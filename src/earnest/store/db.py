@@ -2,7 +2,7 @@
 
 Hot paths use the DB-API drivers directly (``sqlite3``, ``psycopg``); SQLAlchemy and Alembic
 are used only to create and upgrade the schema. SQL in Earnest is written once, with ``?``
-placeholders, and adapted to psycopg's ``%s`` here.
+placeholders, and numbered as PostgreSQL's ``$1, $2, …`` here.
 
 Every write happens inside :meth:`Database.write`, which makes it the only writer until it
 commits: ``BEGIN IMMEDIATE`` on SQLite; on PostgreSQL a row lock on ``chain_head``, the tail of
@@ -15,8 +15,10 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +30,19 @@ from sqlalchemy import create_engine, text
 Dialect = Literal["sqlite", "postgresql"]
 DEFAULT_URL = "sqlite:///earnest.db"
 _MIGRATION_LOCK = 727_073  # pg_advisory_lock key for schema upgrades
+
+
+_COPY_FROM = 8  # rows from which PostgreSQL takes inserts and updates through COPY
+
+
+@lru_cache(maxsize=1024)
+def numbered(text: str) -> str:
+    """``text`` with its ``?`` placeholders numbered as PostgreSQL's ``$1, $2, …``."""
+    parts = text.split("?")
+    out = [parts[0]]
+    for number, part in enumerate(parts[1:], 1):
+        out += (f"${number}", part)
+    return "".join(out)
 
 
 def normalise_url(url: str) -> tuple[Dialect, str]:
@@ -50,10 +65,12 @@ class Tx:
         self.raw = raw
         self.dialect = dialect
         self.cache = cache  # per-database memo of immutable rows (contract versions)
-        self._cursor = raw.cursor()
+        # PostgreSQL gets its own ``$n`` placeholders through a raw cursor: psycopg's ``%s``
+        # parsing of a long statement (an IN list, a multi-row VALUES) cost more than its run.
+        self._cursor = raw.cursor() if dialect == "sqlite" else psycopg.RawCursor(raw)
 
     def sql(self, text: str) -> str:
-        return text if self.dialect == "sqlite" else text.replace("?", "%s")
+        return text if self.dialect == "sqlite" else numbered(text)
 
     def execute(self, text: str, params: Sequence[Any] = ()) -> Any:
         return self._cursor.execute(self.sql(text), params)
@@ -61,6 +78,56 @@ class Tx:
     def executemany(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             self._cursor.executemany(self.sql(text), rows)
+
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """``INSERT INTO table (columns)`` each row. On PostgreSQL many rows go as one ``COPY``:
+        a statement per row costs the server an executor start-up each, and psycopg a round of
+        Python per row; a violated constraint fails the COPY as it would the statements."""
+        if self.dialect == "postgresql" and len(rows) >= _COPY_FROM:
+            with self._cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as sink:
+                for row in rows:
+                    sink.write_row(row)
+            return
+        marks = ", ".join("?" * len(columns))
+        self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+    def update_rows(
+        self, table: str, columns: Sequence[str], key: str, rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """``UPDATE table SET columns WHERE key`` for each row: the values of ``columns``, then
+        the key. On PostgreSQL many rows are copied into a temporary table and applied by one
+        ``UPDATE … FROM``, unless a key repeats (one statement per row: the last row wins)."""
+        if (
+            self.dialect == "postgresql"
+            and len(rows) >= _COPY_FROM
+            and len({row[-1] for row in rows}) == len(rows)
+        ):
+            self._update_by_copy(table, columns, key, rows)
+            return
+        assignments = ", ".join(f"{column} = ?" for column in columns)
+        self.executemany(f"UPDATE {table} SET {assignments} WHERE {key} = ?", rows)
+
+    def _update_by_copy(
+        self, table: str, columns: Sequence[str], key: str, rows: Sequence[Sequence[Any]]
+    ) -> None:
+        names = ", ".join([*columns, key])
+        staged = f"earnest_staged_{table}_{zlib.crc32(names.encode()):08x}"
+        # Emptied at every commit; IF NOT EXISTS, as a rollback takes a new one away.
+        self._cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staged} ON COMMIT DELETE ROWS AS"
+            f" SELECT {names} FROM {table} WITH NO DATA"
+        )
+        with self._cursor.copy(f"COPY {staged} ({names}) FROM STDIN") as sink:
+            for row in rows:
+                sink.write_row(row)
+        # The DELETE empties the staging table for its next use in this transaction.
+        self._cursor.execute(
+            f"WITH staged AS (DELETE FROM {staged} RETURNING *) UPDATE {table} SET "
+            + ", ".join(f"{column} = staged.{column}" for column in columns)
+            + f" FROM staged WHERE {table}.{key} = staged.{key}"
+        )
 
     def query(self, text: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cursor = self._cursor.execute(self.sql(text), params)

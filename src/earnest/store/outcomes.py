@@ -183,12 +183,15 @@ def insert_outcomes(tx: Tx, outcomes: Sequence[Outcome]) -> list[int]:
     return [ids[(outcome.contract.key, outcome.ref)] for outcome in outcomes]
 
 
+_MUTABLE = (
+    "state", "scheduled", "review_reason", "active_until", "review_ends_at", "settled_at",
+    "clock", "deadline", "observed", "last_verdict", "contested", "charged", "credited",
+)  # fmt: skip
+
+
 def update_outcomes(tx: Tx, outcomes: Sequence[StoredOutcome]) -> None:
-    tx.executemany(
-        "UPDATE outcomes SET state = ?, scheduled = ?, review_reason = ?, active_until = ?,"
-        " review_ends_at = ?, settled_at = ?, clock = ?, deadline = ?, observed = ?,"
-        " last_verdict = ?, contested = ?, charged = ?, credited = ? WHERE id = ?",
-        [(*_columns(s.outcome, tx.dialect), s.id) for s in outcomes],
+    tx.update_rows(
+        "outcomes", _MUTABLE, "id", [(*_columns(s.outcome, tx.dialect), s.id) for s in outcomes]
     )
 
 
@@ -217,11 +220,7 @@ def append_history(tx: Tx, entries: Sequence[tuple[int, Entry]]) -> list[int]:
         previous = entry_hash(previous, seq, outcome_id, recorded_at, kind=entry.kind, data=data)
         rows.append((seq, outcome_id, recorded_at, entry.kind, data, previous))
         seqs.append(seq)
-    tx.executemany(
-        "INSERT INTO history (seq, outcome_id, recorded_at, kind, data, hash)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        rows,
-    )
+    tx.insert_rows("history", ("seq", "outcome_id", "recorded_at", "kind", "data", "hash"), rows)
     tx.execute("UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1", (seq, previous))
     return seqs
 
@@ -250,6 +249,12 @@ def period_start(moment: datetime, billing_day: int) -> date:
     return date(day.year, day.month - 1, billing_day)
 
 
+_LEDGER_COLUMNS = (
+    "kind", "outcome_id", "customer", "amount", "currency", "period_start", "booked_at",
+    "history_seq",
+)  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class LedgerItem:
     kind: str  # charge | credit
@@ -265,9 +270,9 @@ def book(tx: Tx, items: Sequence[LedgerItem]) -> None:
     if not items:
         return
     days = billing_days(tx, {item.customer for item in items})
-    tx.executemany(
-        "INSERT INTO ledger (kind, outcome_id, customer, amount, currency, period_start,"
-        " booked_at, history_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    tx.insert_rows(
+        "ledger",
+        _LEDGER_COLUMNS,
         [
             (
                 item.kind,
