@@ -38,6 +38,7 @@ from typing import Any
 
 from earnest.service.deadlines import BATCH, catch_up
 from earnest.service.ingest import MAX_BATCH, ingest
+from earnest.service.process import tune_gc
 from earnest.store.codec import to_us
 from earnest.store.db import Database
 from ingest import PRAGMAS, Load, percentile, prepare
@@ -220,6 +221,7 @@ def settle(db: Database, database: Path, copy: Path, profile: bool = False) -> t
     try:
         if profiler is not None:
             profiler.enable()
+        tune_gc()  # as `earnest worker` and `earnest serve` do before their scheduler starts
         total = catch_up(db, T0 + REVIEW, fired=fired)
         if profiler is not None:
             profiler.disable()

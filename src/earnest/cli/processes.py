@@ -17,7 +17,7 @@ from earnest.contract.money import format_amount
 from earnest.engine import Outcome
 from earnest.jsonio import MalformedJson, parse_json
 from earnest.service.ingest import ingest
-from earnest.service.process import run_process
+from earnest.service.process import run_process, tune_gc
 from earnest.store.db import Database, redact
 from earnest.timefmt import format_time
 
@@ -118,6 +118,7 @@ def worker(db: Database) -> None:
     """Run the scheduler (no HTTP) until SIGTERM or Ctrl-C: for extra processes on PostgreSQL."""
     log_to_stderr()
     click.echo(f"earnest worker: scheduler running on {redact(db.url)}; SIGTERM or Ctrl-C stops it")
+    tune_gc()
     run_process(db)
     click.echo("earnest worker: stopped")
 
@@ -133,5 +134,6 @@ def serve(db: Database, host: str, port: int) -> None:
         f"earnest serve: API on http://{host}:{port}, scheduler on {redact(db.url)};"
         " SIGTERM or Ctrl-C stops it"
     )
+    tune_gc()
     run_process(db, http=functools.partial(serve_http, db, host, port))
     click.echo("earnest serve: stopped")
