@@ -323,7 +323,9 @@ def profile_ingest(workdir: Path, stream: list[dict[str, Any]], size: int, count
     stats.sort_stats("cumulative").print_stats(25)
 
 
-def start_py_spy(pid: int, output: str) -> subprocess.Popen[bytes] | None:
+def start_py_spy(pid: int, output: str, *extra: str) -> subprocess.Popen[bytes] | None:
+    """Sample ``pid`` into ``output``; ``extra`` py-spy options (``--gil``: only the thread
+    holding the GIL, i.e. Python's CPU time, not waits in SQLite or fsync)."""
     binary = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(binary).exists():
         print("py-spy not found: no server profile", file=sys.stderr)
@@ -331,7 +333,7 @@ def start_py_spy(pid: int, output: str) -> subprocess.Popen[bytes] | None:
     spy = subprocess.Popen(
         [
             *(binary, "record", "--pid", str(pid), "--output", output),
-            *("--format", "raw", "--rate", "200", "--nonblocking"),
+            *("--format", "raw", "--rate", "200", "--nonblocking", *extra),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

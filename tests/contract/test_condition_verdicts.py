@@ -308,3 +308,18 @@ def test_explanations_depend_only_on_condition_and_values() -> None:
     )
     assert a.to_json() == b.to_json()
     assert a.verdict is MET
+
+
+def test_memoised_explanation_texts_match_fresh_ones_and_keep_4_and_4_0_apart() -> None:
+    condition = compile_condition("done AND score > 3 AND tier == '1'")
+    cases: list[dict[str, Value]] = [
+        {"score": D("4")},
+        {"score": D("4.0")},
+        {"score": D("4"), "done": True, "tier": "1"},
+        {"score": D("4"), "done": True, "tier": D("1")},
+        {},
+    ]
+    for values in cases * 2:  # the second round is answered from the memo
+        assert condition.explanation_text(values) == condition.explain(values).text()
+    texts = [condition.explanation_text(values) for values in cases]
+    assert len(set(texts)) == len(cases), texts

@@ -9,7 +9,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 
 from earnest.api import contracts, customers, keys, outcomes, signals
-from earnest.api.auth import guard
+from earnest.api.auth import authorize
 from earnest.api.common import utc_now
 from earnest.api.errors import MAX_BODY_BYTES, handle_exception
 from earnest.api.grouping import GroupCommit
@@ -22,7 +22,7 @@ def create_app(db: Database, *, clock: Callable[[], datetime] | None = None) -> 
     """The API over ``db``; ``clock`` gives the engine time of each request (tests fake it)."""
     workers = Workers(db)
     clock = clock or utc_now
-    grouping = GroupCommit(db, workers, clock)
+    grouping = GroupCommit(db, clock)
     return Litestar(
         route_handlers=[
             healthz,
@@ -33,10 +33,11 @@ def create_app(db: Database, *, clock: Callable[[], datetime] | None = None) -> 
             customers.router,
             keys.router,
         ],
-        guards=[guard],
+        before_request=authorize,
         exception_handlers={Exception: handle_exception},
         openapi_config=None,
         request_max_body_size=MAX_BODY_BYTES,
         state=State({"db": db, "clock": clock, "workers": workers, "grouping": grouping}),
-        on_shutdown=[grouping.close, workers.close],  # queued signals commit first
+        # queued signals commit first; then the connections of the store threads and the loop
+        on_shutdown=[grouping.close, workers.close, db.close],
     )

@@ -28,8 +28,11 @@ def contract_json(stored: StoredContract) -> dict[str, Any]:
 def outcome_json(outcome: Outcome, charge: ChargeRow | None) -> dict[str, Any]:
     last_check = None
     if outcome.last_verdict is not None:
-        explanation = outcome.contract.condition.explain(outcome.values)
-        last_check = {"verdict": explanation.verdict.value, "explanation": explanation.text()}
+        condition, values = outcome.contract.condition, outcome.values
+        last_check = {
+            "verdict": condition.verdict(values).value,
+            "explanation": condition.explanation_text(values),
+        }
     return {
         "contract": outcome.contract.key,
         "contract_version": outcome.contract_version,

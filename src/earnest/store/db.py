@@ -214,6 +214,12 @@ class Database:
         finally:
             raw.execute("ROLLBACK")
 
+    @contextmanager
+    def autocommit(self) -> Iterator[Tx]:
+        """No transaction around the statements: each is atomic on its own. For a read of one
+        statement, which needs no snapshot, this saves the ``BEGIN`` and ``ROLLBACK``."""
+        yield Tx(self._connection(), self.dialect, self.cache)
+
     # Schema ---------------------------------------------------------------------------
 
     def migrate(self) -> None:

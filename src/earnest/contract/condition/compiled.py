@@ -15,6 +15,8 @@ from earnest.contract.condition.parser import parse
 from earnest.contract.condition.render import canonical
 from earnest.contract.condition.tree import Name, Node, walk
 
+EXPLAINED_MAX = 1_024  # memoised explanation texts per condition; emptied when full
+
 
 @dataclass(frozen=True, slots=True)
 class Condition:
@@ -32,6 +34,9 @@ class Condition:
     _kleene: Kleene = field(repr=False, compare=False)
     _repeated: tuple[str, ...] = field(repr=False, compare=False)
     _uses: Mapping[str, Use] = field(repr=False, compare=False)
+    _texts: dict[tuple[tuple[str, str], ...], str] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def verdict(self, values: Mapping[str, Value]) -> Verdict:
         decided = self._kleene(values)
@@ -47,6 +52,19 @@ class Condition:
 
     def explain(self, values: Mapping[str, Value]) -> Explanation:
         return Explanation(self.verdict(values), self._root, dict(values))
+
+    def explanation_text(self, values: Mapping[str, Value]) -> str:
+        """``explain(values).text()``, memoised: a contract's checks repeat a few combinations
+        of values, and every answer about an outcome carries its last check's explanation.
+        Keyed by each value's ``repr``, so 4 and 4.0 (rendered differently) stay apart."""
+        key = tuple(sorted((name, repr(value)) for name, value in values.items()))
+        text = self._texts.get(key)
+        if text is None:
+            text = self.explain(values).text()
+            if len(self._texts) >= EXPLAINED_MAX:
+                self._texts.clear()
+            self._texts[key] = text
+        return text
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (compile_condition, (self.canonical,))  # closures do not pickle; text does
