@@ -400,7 +400,7 @@ def main() -> None:
         spy = None
         try:
             if args.py_spy:
-                spy = start_py_spy(server.pid, args.py_spy)
+                spy = start_py_spy(server.pid, args.py_spy, "--gil")
             ours = send(port, key, bodies, sizes)
         finally:
             stop_py_spy(spy)
