@@ -29,6 +29,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from bisect import bisect_right
 from dataclasses import dataclass, field
@@ -141,23 +142,53 @@ class Load:
         return self.signals / self.seconds
 
 
-def send(port: int, key: str, bodies: list[bytes], sizes: list[int]) -> Load:
-    """Sequential batches over one keep-alive connection; every signal must be accepted."""
+def send(
+    port: int, key: str, bodies: list[bytes], sizes: list[int], connections: int = 1
+) -> Load:
+    """The batches in order over ``connections`` keep-alive connections, each sending its next
+    batch as soon as its last one is answered; every signal must be accepted."""
     load = Load()
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=120) as http:
-        started = time.perf_counter()
-        for body, size in zip(bodies, sizes, strict=True):
-            sent = time.perf_counter()
-            response = http.post("/v1/signals/batch", content=body)
-            load.latencies.append(time.perf_counter() - sent)
-            if response.status_code != 200:
-                raise RuntimeError(f"HTTP {response.status_code}: {response.text[:500]}")
-            accepted = response.json()["accepted"]
-            if accepted != size:
-                raise RuntimeError(f"{accepted} of {size} signals accepted: {response.text[:500]}")
-            load.signals += size
-        load.seconds = time.perf_counter() - started
+    work = iter(zip(bodies, sizes, strict=True))
+    lock = threading.Lock()
+    failures: list[BaseException] = []
+
+    def client() -> None:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=120
+        ) as http:
+            while not failures:
+                with lock:
+                    body, size = next(work, (b"", 0))
+                if not size:
+                    return
+                sent = time.perf_counter()
+                response = http.post("/v1/signals/batch", content=body)
+                took = time.perf_counter() - sent
+                if response.status_code != 200:
+                    raise RuntimeError(f"HTTP {response.status_code}: {response.text[:500]}")
+                accepted = response.json()["accepted"]
+                if accepted != size:
+                    raise RuntimeError(f"{accepted} of {size} accepted: {response.text[:500]}")
+                with lock:
+                    load.latencies.append(took)
+                    load.signals += size
+
+    def guarded() -> None:
+        try:
+            client()
+        except BaseException as error:  # reported by the caller, and stops the others
+            failures.append(error)
+
+    threads = [threading.Thread(target=guarded) for _ in range(connections)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    load.seconds = time.perf_counter() - started
+    if failures:
+        raise failures[0]
     return load
 
 
@@ -373,6 +404,7 @@ def main() -> None:
     parser.add_argument("--signals", type=int, default=100_000)
     parser.add_argument("--outcomes", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--connections", type=int, default=1)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--py-spy", metavar="FILE", help="sample the server into FILE (raw)")
@@ -401,7 +433,7 @@ def main() -> None:
         try:
             if args.py_spy:
                 spy = start_py_spy(server.pid, args.py_spy, "--gil")
-            ours = send(port, key, bodies, sizes)
+            ours = send(port, key, bodies, sizes, args.connections)
         finally:
             stop_py_spy(spy)
             stop(server)
