@@ -8,6 +8,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,8 +16,11 @@ import httpx
 import pytest
 
 from earnest.api import create_app
+from earnest.api.errors import ApiError
 from earnest.api.grouping import Answer, GroupCommit
 from earnest.api.views import outcome_json
+from earnest.service.ingest import ingest
+from earnest.store.codec import to_us
 from earnest.store.db import Database, Tx
 from tests.api.conftest import Api, Clock, _api
 
@@ -65,10 +69,11 @@ BLOCKER = signal("s-blocker", "o-blocker")
 
 
 async def submit_together(
-    db: Database, clock: Clock, bodies: list[object]
+    db: Database, clock: Clock, bodies: list[object], times: list[datetime] | None = None
 ) -> list[Answer | BaseException]:
     """Hold the committer in a first group (``BLOCKER``) until every body is queued behind
-    it, so that the bodies form the next group; their answers, or what they raised."""
+    it, so that the bodies form the next group (received at ``times``, default the clock's
+    time); their answers, or what they raised."""
     grouping = GroupCommit(db, clock)
     entered, release = threading.Event(), threading.Event()
     real = db.write
@@ -86,7 +91,11 @@ async def submit_together(
     try:
         first = asyncio.ensure_future(grouping.submit(BLOCKER))
         await asyncio.to_thread(entered.wait, 30)
-        rest = [asyncio.ensure_future(grouping.submit(body)) for body in bodies]
+        received = times or [clock.now] * len(bodies)
+        rest = [
+            asyncio.ensure_future(grouping.submit(body, at))
+            for body, at in zip(bodies, received, strict=True)
+        ]
         await asyncio.sleep(0)  # each submit runs up to its await: all are queued
         release.set()
         answers = await asyncio.gather(first, *rest, return_exceptions=True)
@@ -251,3 +260,74 @@ def test_concurrent_posts_are_answered_and_stored_once(
         ours = api.get(f"/v1/outcomes/landing/{ref}").json()
         reference = twin.get(f"/v1/outcomes/landing/{ref}").json()
         assert ours == reference
+
+
+def test_each_signal_is_decided_at_the_time_it_was_received(api: Api) -> None:
+    api.landing()
+    start = api.clock.now
+    times = [start + timedelta(seconds=s) for s in (1, 2, 5, 3)]  # the last was queued late
+    bodies: list[object] = [signal(f"s-{n}", f"o{n}") for n in range(4)]
+    answers = submitted_at(api, bodies, times)
+    # Its engine time never runs backwards: the late one is taken at the latest time before it.
+    assert [a.moment for a in answers] == [*times[:3], times[2]]
+    with api.db.read() as tx:
+        rows = tx.query("SELECT id, received_at FROM signals WHERE id != 's-blocker' ORDER BY id")
+    expected = [*times[:3], times[2]]
+    assert rows == [(f"s-{n}", to_us(t)) for n, t in enumerate(expected)]
+
+
+def submitted_at(api: Api, bodies: list[object], times: list[datetime]) -> list[Answer]:
+    answers = asyncio.run(submit_together(api.db, api.clock, bodies, times))
+    assert all(isinstance(a, Answer) for a in answers), answers
+    return [a for a in answers if isinstance(a, Answer)]
+
+
+def test_the_committer_outlives_a_failed_group(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    api.landing()
+    real = api.db.write
+    failures = [OSError("disk I/O error")]
+
+    @contextmanager
+    def failing_once() -> Iterator[Tx]:
+        if failures:
+            raise failures.pop()
+        with real() as tx:
+            yield tx
+
+    monkeypatch.setattr(api.db, "write", failing_once)
+
+    async def twice() -> tuple[BaseException | Answer, BaseException | Answer]:
+        grouping = GroupCommit(api.db, api.clock)
+        try:
+            first = await asyncio.gather(
+                grouping.submit(signal("s-1", "o1")), return_exceptions=True
+            )
+            second = await grouping.submit(signal("s-2", "o2"))
+        finally:
+            grouping.close()
+        return first[0], second
+
+    first, second = asyncio.run(twice())
+    assert isinstance(first, OSError)
+    assert isinstance(second, Answer)
+    assert second.result.status == "accepted"
+    assert signal_count(api.db) == 1
+
+
+def test_a_closed_group_commit_refuses_new_signals(api: Api) -> None:
+    grouping = GroupCommit(api.db, api.clock)
+    grouping.close()
+    with pytest.raises(ApiError) as refused:
+        asyncio.run(grouping.submit(signal("s-1", "o1")))
+    assert refused.value.status == 503
+
+
+def test_ingest_refuses_engine_times_that_run_backwards(api: Api) -> None:
+    api.landing()
+    later, earlier = api.clock.now + timedelta(seconds=2), api.clock.now
+    bodies: list[object] = [signal("s-1", "o1"), signal("s-2", "o2")]
+    with pytest.raises(ValueError, match="never decreasing"):
+        ingest(api.db, bodies, [later, earlier])
+    with pytest.raises(ValueError, match="one engine time per item"):
+        ingest(api.db, bodies, [later])
+    assert signal_count(api.db) == 0

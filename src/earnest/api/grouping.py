@@ -3,11 +3,12 @@ ingested together, in one transaction, by the next one (decision 0010).
 
 Every write is serialized behind the one writer and ends with an fsync, so one transaction
 per ``POST /v1/signals`` caps the endpoint at one signal per fsync. Here a request queues
-its body and waits. One committer thread takes everything queued (up to :data:`MAX_GROUP`),
-reads the engine clock, and hands it to ``ingest()`` as one batch. ``ingest()`` gives each
-item its own result and applies them in order, so each answer is the one the request would
-have had on its own, sent one after the other in queue order; each request is answered only
-once the commit holding its signal is durable.
+its body and the time it was received, and waits. One committer thread takes everything
+queued (up to :data:`MAX_GROUP`) and hands it to ``ingest()`` as one batch, each signal at the
+time its request arrived, so no decision depends on how long the commit before it took.
+``ingest()`` gives each item its own result and applies them in order, so each answer is the
+one the request would have had on its own, sent one after the other in queue order; each
+request is answered only once the commit holding its signal is durable.
 
 The committer is a thread of its own, not a task on the event loop: it starts the next group
 the moment a commit ends, instead of waiting for a busy loop to hand it the queue.
@@ -22,8 +23,9 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
+from earnest.api.errors import ApiError
 from earnest.engine import Outcome
 from earnest.service.ingest import Result, ingest
 from earnest.service.outcomes import ChargeRow, charges
@@ -41,7 +43,7 @@ class Answer:
     moment: datetime
 
 
-_Waiting = tuple[object, asyncio.AbstractEventLoop, "asyncio.Future[Answer]"]
+_Waiting = tuple[object, datetime, asyncio.AbstractEventLoop, "asyncio.Future[Answer]"]
 
 
 class GroupCommit:
@@ -57,30 +59,39 @@ class GroupCommit:
         self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._closed = False
+        self._last = datetime.min.replace(tzinfo=UTC)  # the latest engine time committed
 
-    async def submit(self, body: object) -> Answer:
-        """Ingest ``body`` with the signals queued beside it; raises what the group raised."""
+    async def submit(self, body: object, received_at: datetime | None = None) -> Answer:
+        """Ingest ``body``, received at ``received_at`` (default: the clock, now), with the
+        signals queued beside it; raises what the group raised."""
+        if received_at is None:
+            received_at = self.clock()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Answer] = loop.create_future()
         self._start()
-        self._queue.put((body, loop, future))
+        self._queue.put((body, received_at, loop, future))
         # A request that goes away still has its signal committed (a write is never cut in
         # half); shielded, its future is not cancelled, so the committer needs no special case.
         return await asyncio.shield(future)
 
     def close(self) -> None:
-        """Commit and answer what is queued, close the thread's connection, join it."""
+        """Commit and answer what is queued, close the thread's connection, join it; later
+        submissions are refused."""
         with self._lock:
+            self._closed = True
             thread, self._thread = self._thread, None
         if thread is not None:
             self._queue.put(None)
             thread.join()
 
     def _start(self) -> None:
-        if self._thread is not None:
+        if self._thread is not None and self._thread.is_alive():
             return
         with self._lock:
-            if self._thread is None:
+            if self._closed:
+                raise ApiError(503, "unavailable", "the server is shutting down")
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._work, name="earnest-api-group-commit", daemon=True
                 )
@@ -110,16 +121,20 @@ class GroupCommit:
         return group, True
 
     def _commit(self, group: list[_Waiting]) -> None:
-        # One engine time for the group, read once all of it was received: received_at is
-        # when Earnest took the signal, and groups commit one after another, so times stay
-        # monotonic across groups and within a group, as they do for a batch.
-        moment = self.clock()
+        """Ingest the group, each signal at the time it was received; answer every request.
+        Any failure is every request's answer, so no request is left waiting."""
         try:
-            answers = _ingest_group(self.db, [body for body, _, _ in group], moment)
-        except BaseException as error:  # nothing of the group was committed: all of it fails
-            _deliver([(loop, future, error) for _, loop, future in group])
+            # A request may be queued a moment after one received later: engine times are
+            # kept from running backwards, within the group and across groups.
+            times = []
+            for _, received_at, _, _ in group:
+                self._last = max(self._last, received_at)
+                times.append(self._last)
+            answers = _ingest_group(self.db, [body for body, _, _, _ in group], times)
+        except BaseException as error:  # the transaction rolled back, or never began
+            _deliver([(loop, future, error) for _, _, loop, future in group])
         else:
-            _deliver([(w[1], w[2], a) for w, a in zip(group, answers, strict=True)])
+            _deliver([(w[2], w[3], a) for w, a in zip(group, answers, strict=True)])
 
 
 def _deliver(
@@ -148,14 +163,14 @@ def _settle(settled: list[tuple[asyncio.Future[Answer], object]]) -> None:
             future.set_exception(outcome)
 
 
-def _ingest_group(db: Database, bodies: list[object], moment: datetime) -> list[Answer]:
-    results = ingest(db, bodies, moment)
+def _ingest_group(db: Database, bodies: list[object], times: list[datetime]) -> list[Answer]:
+    results = ingest(db, bodies, times)
     outcomes = [r.outcome for r in results if r.outcome is not None]
     charged = [outcome for outcome in outcomes if outcome.charged is not None]
     found = _charges(db, charged) if charged else {}
     return [
         Answer(r, None if r.outcome is None else found.get(_key(r.outcome)), moment)
-        for r in results
+        for r, moment in zip(results, times, strict=True)
     ]
 
 

@@ -37,7 +37,7 @@ async def post_signal(request: AnyRequest) -> Response[bytes]:
     if isinstance(body, dict):
         refuse_nul(body, "invalid_signal")
     grouping: GroupCommit = request.app.state.grouping
-    done = await grouping.submit(body)
+    done = await grouping.submit(body, now(request))
     result = done.result
     if result.error is not None:
         raise refusal(result.error)

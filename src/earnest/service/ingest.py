@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from typing import Literal
 
 from earnest.engine import Open, Outcome, Signal, decide
@@ -42,20 +43,29 @@ class Result:
     error: Problem | None = None
 
 
-def ingest(db: Database, items: Sequence[object], now: datetime) -> list[Result]:
-    """Apply signals in order at engine time ``now``; one commit for the whole batch."""
+def ingest(
+    db: Database, items: Sequence[object], now: datetime | Sequence[datetime]
+) -> list[Result]:
+    """Apply signals in order; one commit for the whole batch.
+
+    ``now`` is the engine time, the time the signals were received: one for a batch, which
+    arrives whole, or one per item, never decreasing (single signals committed together, each
+    received at its own time: decision 0010)."""
     if len(items) > MAX_BATCH:
         raise ValueError(f"a batch holds at most {MAX_BATCH} signals, got {len(items)}")
+    times = [now] * len(items) if isinstance(now, datetime) else list(now)
+    if len(times) != len(items) or any(a > b for a, b in pairwise(times)):
+        raise ValueError("give one engine time per item, never decreasing")
     results: list[Result | None] = [None] * len(items)
-    valid: list[tuple[int, SignalIn]] = []
+    valid: list[tuple[int, SignalIn, datetime]] = []
     for index, raw in enumerate(items):
         try:
-            valid.append((index, validate_signal(raw, received_at=now)))
+            valid.append((index, validate_signal(raw, received_at=times[index]), times[index]))
         except InvalidSignal as error:
             results[index] = Result(index, "rejected", error=invalid_signal(error))
     if valid:
         with db.write() as tx:
-            for result in _apply(tx, valid, now):
+            for result in _apply(tx, valid):
                 results[result.index] = result
     assert all(r is not None for r in results)
     return [r for r in results if r is not None]
@@ -65,18 +75,18 @@ def invalid_signal(error: InvalidSignal) -> Problem:
     return Problem(422, error.code, error.message, error.field or None)
 
 
-def _apply(tx: Tx, valid: list[tuple[int, SignalIn]], now: datetime) -> list[Result]:
-    known_ids = _known_ids(tx, [s.id for _, s in valid if s.id is not None])
+def _apply(tx: Tx, valid: list[tuple[int, SignalIn, datetime]]) -> list[Result]:
+    known_ids = _known_ids(tx, [s.id for _, s, _ in valid if s.id is not None])
     contracts: dict[str, StoredContract | None] = {}
-    for contract_key in {s.contract for _, s in valid}:
+    for contract_key in {s.contract for _, s, _ in valid}:
         try:
             contracts[contract_key] = latest_contract(tx, contract_key)
         except UnknownContract:
             contracts[contract_key] = None
-    outcomes = load_by_keys(tx, [(s.contract, s.outcome) for _, s in valid], lock=True)
+    outcomes = load_by_keys(tx, [(s.contract, s.outcome) for _, s, _ in valid], lock=True)
     recorder = Recorder()
     results: list[Result] = []
-    for index, signal in valid:
+    for index, signal, now in valid:
         fingerprint = signal.fingerprint()
         key = (signal.contract, signal.outcome)
         if signal.id is not None and signal.id in known_ids:
