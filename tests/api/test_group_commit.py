@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from earnest.api import create_app
-from earnest.api.errors import ApiError
 from earnest.api.grouping import Answer, GroupCommit
 from earnest.api.views import outcome_json
 from earnest.service.ingest import ingest
@@ -314,12 +313,14 @@ def test_the_committer_outlives_a_failed_group(api: Api, monkeypatch: pytest.Mon
     assert signal_count(api.db) == 1
 
 
-def test_a_closed_group_commit_refuses_new_signals(api: Api) -> None:
+def test_a_closed_group_commit_starts_again(api: Api) -> None:
+    api.landing()
     grouping = GroupCommit(api.db, api.clock)
+    grouping.close()  # nothing to drain
+    answer = asyncio.run(grouping.submit(signal("s-1", "o1")))
     grouping.close()
-    with pytest.raises(ApiError) as refused:
-        asyncio.run(grouping.submit(signal("s-1", "o1")))
-    assert refused.value.status == 503
+    assert answer.result.status == "accepted"
+    assert signal_count(api.db) == 1
 
 
 def test_ingest_refuses_engine_times_that_run_backwards(api: Api) -> None:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from earnest.contract.condition import Value, Verdict, compile_condition
+from earnest.contract.condition import Value, Verdict, compile_condition, compiled
 from earnest.contract.condition.base import MAX_ENUMERATION
 
 D = Decimal
@@ -323,3 +323,12 @@ def test_memoised_explanation_texts_match_fresh_ones_and_keep_4_and_4_0_apart() 
         assert condition.explanation_text(values) == condition.explain(values).text()
     texts = [condition.explanation_text(values) for values in cases]
     assert len(set(texts)) == len(cases), texts
+
+
+def test_the_explanation_memo_holds_at_most_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compiled, "EXPLAINED_MAX", 2)
+    condition = compile_condition("score > 3")
+    for score in range(5):
+        values: dict[str, Value] = {"score": D(score)}
+        assert condition.explanation_text(values) == condition.explain(values).text()
+        assert 1 <= len(condition._texts) <= 2

@@ -1,13 +1,11 @@
-"""Check explanations read back from history: memoised per database, bounded, never stale."""
+"""Check explanations read back from history: memoised by each store's compiled condition
+(bounded: tests/contract/test_condition_verdicts.py), never stale."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from earnest.contract import load_contract
-from earnest.service import history
 from earnest.service.history import outcome_history
 from earnest.service.ingest import ingest
 from earnest.store.contracts import save_contract
@@ -29,24 +27,12 @@ def explanations(db: Database) -> list[str]:
 
 def test_memoised_explanations_are_the_ones_derived_afresh(filled: Database) -> None:
     first = explanations(filled)
-    assert filled.cache["explained"], "the first reads fill the memo"
-    assert explanations(filled) == first
+    assert explanations(filled) == first  # from the memo
     fresh = Database(filled.url)  # same store, empty memo
     try:
         assert explanations(fresh) == first
     finally:
         fresh.close()
-
-
-def test_the_memo_holds_at_most_its_bound(
-    filled: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    unbounded = explanations(filled)
-    assert len(set(unbounded)) > 2
-    filled.cache.clear()
-    monkeypatch.setattr(history, "EXPLAINED_MAX", 2)
-    assert explanations(filled) == unbounded
-    assert 1 <= len(filled.cache["explained"]) <= 2
 
 
 def store(path: Path, conditions: str) -> Database:

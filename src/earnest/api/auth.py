@@ -47,15 +47,15 @@ async def authorize(connection: AnyRequest) -> None:
         key = await in_thread(connection, _look_up, db, token)
     if key is None:
         raise ApiError(401, "unauthorized", "unknown or revoked API key")
+    moment = now(connection)
+    if key.last_used_at is None or moment - key.last_used_at >= TOUCH_EVERY:
+        await in_thread(connection, _touch, db, key.id, moment)  # used, even if refused below
     if key.scope is not Scope.ADMIN and key.scope is not needed:
         raise ApiError(
             403,
             "forbidden",
             f"this key has scope {key.scope.value!r}; this request needs {needed.value!r}",
         )
-    moment = now(connection)
-    if key.last_used_at is None or moment - key.last_used_at >= TOUCH_EVERY:
-        await in_thread(connection, _touch, db, key.id, moment)
     connection.state.key = key
 
 

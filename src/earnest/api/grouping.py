@@ -25,7 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from earnest.api.errors import ApiError
 from earnest.engine import Outcome
 from earnest.service.ingest import Result, ingest
 from earnest.service.outcomes import ChargeRow, charges
@@ -59,7 +58,6 @@ class GroupCommit:
         self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._closed = False
         self._last = datetime.min.replace(tzinfo=UTC)  # the latest engine time committed
 
     async def submit(self, body: object, received_at: datetime | None = None) -> Answer:
@@ -76,10 +74,9 @@ class GroupCommit:
         return await asyncio.shield(future)
 
     def close(self) -> None:
-        """Commit and answer what is queued, close the thread's connection, join it; later
-        submissions are refused."""
+        """Commit and answer what is queued, close the thread's connection, join it. A later
+        submission starts a new thread, as the store threads do when an app is started again."""
         with self._lock:
-            self._closed = True
             thread, self._thread = self._thread, None
         if thread is not None:
             self._queue.put(None)
@@ -89,8 +86,6 @@ class GroupCommit:
         if self._thread is not None and self._thread.is_alive():
             return
         with self._lock:
-            if self._closed:
-                raise ApiError(503, "unavailable", "the server is shutting down")
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._work, name="earnest-api-group-commit", daemon=True

@@ -3,8 +3,8 @@
 Reads go through the ``(outcome_id, seq)`` index only, so an outcome's history comes back in
 milliseconds whatever the size of the store (SPEC section 7). A check entry records its verdict
 and the values used; its plain-text explanation is derived here, from those values and the
-outcome's pinned contract version (docs/decisions/0006), and memoised per database: it depends
-on nothing else, and a contract's checks repeat a few value combinations.
+outcome's pinned contract version (docs/decisions/0006), memoised by the compiled condition: it
+depends on nothing else, and a contract's checks repeat a few value combinations.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from earnest.contract.condition import Condition
 from earnest.contract.condition.render import value_text
 from earnest.contract.money import format_amount
 from earnest.store.codec import as_value, from_us, loads
@@ -24,7 +23,6 @@ from earnest.store.db import Database
 from earnest.timefmt import parse_time
 
 KIND_WIDTH = 11  # "transition", the longest kind, and a space
-EXPLAINED_MAX = 4_096  # memoised explanations per database; the memo is emptied when full
 
 
 class UnknownOutcome(LookupError):
@@ -59,34 +57,15 @@ def outcome_history(db: Database, contract: str, ref: str) -> list[HistoryEntry]
             " ORDER BY seq",
             (outcome_id,),
         )
-    explained: dict[tuple[str, int, str], str] = db.cache.setdefault("explained", {})
     entries = []
     for seq, recorded_at, kind, text, digest in rows:
         data: dict[str, Any] = loads(text)
         if kind == "check":
-            key = (contract, version, text)
-            data["explanation"] = _explanation(condition, data, key, explained)
+            values = {name: as_value(raw) for name, raw in data.get("values", {}).items()}
+            seen = {name: value for name, value in values.items() if value is not None}
+            data["explanation"] = condition.explanation_text(seen)  # memoised per condition
         entries.append(HistoryEntry(int(seq), from_us(int(recorded_at)), kind, data, digest))
     return entries
-
-
-def _explanation(
-    condition: Condition,
-    data: Mapping[str, Any],
-    key: tuple[str, int, str],
-    explained: dict[tuple[str, int, str], str],
-) -> str:
-    """The check's explanation, memoised in ``explained`` by ``key``: the contract, its version
-    and the entry's stored JSON (its values and verdict)."""
-    found = explained.get(key)
-    if found is None:
-        values = {name: as_value(raw) for name, raw in data.get("values", {}).items()}
-        seen = {name: value for name, value in values.items() if value is not None}
-        found = condition.explain(seen).text()
-        if len(explained) >= EXPLAINED_MAX:
-            explained.clear()
-        explained[key] = found
-    return found
 
 
 # The timeline ---------------------------------------------------------------------------

@@ -55,18 +55,6 @@ def charges(tx: Tx, outcome_ids: Iterable[int]) -> dict[int, ChargeRow]:
     return found
 
 
-def charge_of(db: Database, outcome: Outcome) -> ChargeRow | None:
-    """The ledger's charge for a confirmed outcome (read only when there can be one)."""
-    if outcome.charged is None:
-        return None
-    with db.read() as tx:
-        row = tx.one(
-            "SELECT id FROM outcomes WHERE contract = ? AND ref = ?",
-            (outcome.contract.key, outcome.ref),
-        )
-        return charges(tx, [int(row[0])]).get(int(row[0])) if row is not None else None
-
-
 def unknown_outcome(contract: str, ref: str) -> Problem:
     return Problem(
         404, "unknown_outcome", f"no outcome {ref!r} for contract {contract!r}", "outcome"

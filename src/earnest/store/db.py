@@ -153,7 +153,7 @@ class Database:
         self.cache: dict[Any, Any] = {}
         # Writers of this process queue here rather than in SQLite's busy handler, which
         # sleeps and retries (up to tens of milliseconds a time) instead of waking on release.
-        self._writer = threading.RLock()  # re-entered, BEGIN fails loudly as before
+        self._writer = threading.Lock()
 
     # Connections ----------------------------------------------------------------------
 
@@ -185,20 +185,28 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Tx]:
         """The one writer: commit on success, roll back on any exception."""
+        if getattr(self._local, "writing", False):
+            # Refused, not nested: PostgreSQL would take the inner BEGIN as a no-op and the
+            # inner COMMIT would commit the outer transaction's work, whatever came after.
+            raise RuntimeError("a write transaction is already open in this thread")
         raw = self._connection()
         tx = Tx(raw, self.dialect, self.cache)
         with self._writer:
-            if self.dialect == "sqlite":
-                raw.execute("BEGIN IMMEDIATE")
-            else:
-                raw.execute("BEGIN")
-                raw.execute("SELECT seq FROM chain_head WHERE id = 1 FOR UPDATE")
+            self._local.writing = True
             try:
-                yield tx
-            except BaseException:
-                raw.execute("ROLLBACK")
-                raise
-            raw.execute("COMMIT")
+                if self.dialect == "sqlite":
+                    raw.execute("BEGIN IMMEDIATE")
+                else:
+                    raw.execute("BEGIN")
+                    raw.execute("SELECT seq FROM chain_head WHERE id = 1 FOR UPDATE")
+                try:
+                    yield tx
+                except BaseException:
+                    raw.execute("ROLLBACK")
+                    raise
+                raw.execute("COMMIT")
+            finally:
+                self._local.writing = False
 
     @contextmanager
     def read(self) -> Iterator[Tx]:

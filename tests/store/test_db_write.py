@@ -1,5 +1,6 @@
-"""``Tx.insert_rows`` and ``Tx.update_rows``: many rows go through ``COPY`` on PostgreSQL; the
-rows stored must be those one statement per row would store, on both backends."""
+"""Write transactions. ``Tx.insert_rows`` and ``Tx.update_rows`` send many rows through ``COPY``
+on PostgreSQL: the rows stored must be those one statement per row would store, on both
+backends. A write is never nested."""
 
 from __future__ import annotations
 
@@ -87,3 +88,21 @@ def test_bulk_insert_violating_a_key_fails_like_one_row_at_a_time(db: Database) 
     with pytest.raises(Exception, match=r"(?i)unique|duplicate"), db.write() as tx:
         tx.insert_rows("customers", COLUMNS, rows)
     assert _customers(db) == rows
+
+
+def _write_twice(db: Database) -> None:
+    with db.write() as outer:
+        outer.insert_rows("customers", COLUMNS, [("outer", None, None, 1, 1)])
+        with db.write() as inner:
+            inner.insert_rows("customers", COLUMNS, [("inner", None, None, 1, 1)])
+
+
+def test_a_nested_write_is_refused_and_the_outer_one_rolls_back(db: Database) -> None:
+    """On PostgreSQL an inner BEGIN is only a warning and its COMMIT would commit the outer
+    transaction's work; a nested write must fail on both backends and store nothing."""
+    with pytest.raises(RuntimeError, match="already open"):
+        _write_twice(db)
+    assert _customers(db) == []
+    with db.write() as tx:  # the thread can write again
+        tx.insert_rows("customers", COLUMNS, [("after", None, None, 1, 1)])
+    assert [row[0] for row in _customers(db)] == ["after"]
