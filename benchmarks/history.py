@@ -281,8 +281,8 @@ def fetch_service(stores: list[Store], fetches: int, warmup: int) -> list[list[f
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--entries", type=int, default=2_000_000, help="at least, big store")
-    parser.add_argument("--fetches", type=int, default=2_000)
-    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--fetches", type=int, default=5_000)
+    parser.add_argument("--warmup", type=int, default=500)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
