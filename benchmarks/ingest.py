@@ -142,9 +142,7 @@ class Load:
         return self.signals / self.seconds
 
 
-def send(
-    port: int, key: str, bodies: list[bytes], sizes: list[int], connections: int = 1
-) -> Load:
+def send(port: int, key: str, bodies: list[bytes], sizes: list[int], connections: int = 1) -> Load:
     """The batches in order over ``connections`` keep-alive connections, each sending its next
     batch as soon as its last one is answered; every signal must be accepted."""
     load = Load()
@@ -399,6 +397,28 @@ def on_postgresql() -> bool:
     return True
 
 
+def serve_and_send(
+    workdir: Path, stream: list[dict[str, Any]], args: argparse.Namespace
+) -> tuple[Path, Load]:
+    """``earnest serve`` on a fresh database in ``workdir``, the stream sent to it in batches;
+    the database and the load."""
+    work = batches(stream, args.batch)
+    bodies = [json.dumps({"signals": b}, separators=(",", ":")).encode() for b in work]
+    sizes = [len(b) for b in work]
+    database, key = prepare(workdir)
+    port = free_port()
+    with (workdir / "server.log").open("wb") as log:
+        server = start_server(database, port, log)
+        spy = None
+        try:
+            if args.py_spy:
+                spy = start_py_spy(server.pid, args.py_spy, "--gil")
+            return database, send(port, key, bodies, sizes, args.connections)
+        finally:
+            stop_py_spy(spy)
+            stop(server)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--signals", type=int, default=100_000)
@@ -422,22 +442,7 @@ def main() -> None:
         if args.cprofile:
             profile_ingest(workdir, stream, args.batch, args.cprofile)
             return
-        work = batches(stream, args.batch)
-        bodies = [json.dumps({"signals": b}, separators=(",", ":")).encode() for b in work]
-        sizes = [len(b) for b in work]
-        database, key = prepare(workdir)
-        port = free_port()
-        log = (workdir / "server.log").open("wb")
-        server = start_server(database, port, log)
-        spy = None
-        try:
-            if args.py_spy:
-                spy = start_py_spy(server.pid, args.py_spy, "--gil")
-            ours = send(port, key, bodies, sizes, args.connections)
-        finally:
-            stop_py_spy(spy)
-            stop(server)
-            log.close()
+        database, ours = serve_and_send(workdir, stream, args)
         schema, setup, rows = written_rows(database, args.batch)
         base = ceiling(workdir, schema, setup, rows)
         if base.signals != ours.signals:
