@@ -3,10 +3,12 @@ of a scope that does not reach the endpoint gets 403; every other key gets throu
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
+from earnest.api import create_app
 from earnest.store.keys import revoke_key
 from tests.api.conftest import Api
 from tests.contracts import T0
@@ -95,3 +97,44 @@ def test_revoked_key_stops_at_once(
 def test_open_endpoints_need_no_key(api: Api) -> None:
     assert api.client.get("/healthz").json() == {"status": "ok"}
     assert api.client.get("/openapi.json").json()["openapi"] == "3.1.0"
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """A route's path template as a regular expression: ``{x:str}`` one segment, ``{x:path}``
+    the rest."""
+    parts = re.split(r"(\{[^}]+\})", template)
+    return re.compile(
+        "".join(
+            (".+" if part.endswith(":path}") else "[^/]+")
+            if part.startswith("{")
+            else re.escape(part)
+            for part in parts
+        )
+    )
+
+
+def test_the_matrix_covers_every_route_that_needs_a_key(api: Api) -> None:
+    """Authorisation is one app-wide hook: every route with a scope must be in the matrix
+    above, with that scope, so a route added without a test (or a hook that replaces the
+    app's) is caught."""
+    app = create_app(api.db)
+    scoped = [
+        (method, _pattern(route.path), handler.opt["scope"].value)
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", [])
+        if handler.opt.get("scope") is not None
+        for method in handler.http_methods
+    ]
+    for method, pattern, scope in scoped:
+        listed = [
+            least
+            for m, path, _, least in ENDPOINTS
+            if m == method and pattern.fullmatch(path.partition("?")[0])
+        ]
+        assert listed, f"{method} {pattern.pattern} is not in the matrix"
+        assert scope in listed, (method, pattern.pattern, scope, listed)
+    for method, path, _, least in ENDPOINTS:
+        assert any(
+            m == method and pattern.fullmatch(path.partition("?")[0]) and scope == least
+            for m, pattern, scope in scoped
+        ), (method, path, least)
