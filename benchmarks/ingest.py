@@ -32,6 +32,7 @@ import tempfile
 import threading
 import time
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,13 +52,12 @@ PRAGMAS = (
 )
 
 
-def workload(count: int, outcomes: int, seed: int = 7) -> list[dict[str, Any]]:
+def signals(count: int, outcomes: int, seed: int = 7) -> Iterator[dict[str, Any]]:
     """A deterministic stream with unique ids: completed, a score 1-5, sometimes a dispute.
 
     Every signal names its customer, so whichever signal comes first opens the outcome.
     """
     customers = max(1, outcomes // 20)
-    stream: list[dict[str, Any]] = []
     for i, ref, name, score in picks(count, outcomes, seed):
         item: dict[str, Any] = {
             "id": f"sig-{i:08d}",
@@ -68,8 +68,12 @@ def workload(count: int, outcomes: int, seed: int = 7) -> list[dict[str, Any]]:
         }
         if score is not None:
             item["value"] = score
-        stream.append(item)
-    return stream
+        yield item
+
+
+def workload(count: int, outcomes: int, seed: int = 7) -> list[dict[str, Any]]:
+    """:func:`signals`, all of them."""
+    return list(signals(count, outcomes, seed))
 
 
 def batches(stream: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
@@ -230,21 +234,28 @@ def written_rows(
                 " ORDER BY type = 'index', rowid"
             )
         ]
-        setup = [
-            (table, raw.execute(f"SELECT * FROM {table}").fetchall())
-            for table in ("contracts", "contract_versions")
-        ]
-        signals = raw.execute(
-            "SELECT id, fingerprint, outcome_id, received_at, history_seq FROM signals ORDER BY seq"
-        ).fetchall()
-        history = raw.execute(
-            "SELECT seq, outcome_id, recorded_at, kind, data, hash FROM history ORDER BY seq"
-        ).fetchall()
-        outcomes = {row[0]: row for row in raw.execute(f"SELECT {OUTCOME_COLUMNS} FROM outcomes")}
-        customers = {
-            row[0]: row for row in raw.execute("SELECT id, billing_day, created_at FROM customers")
-        }
-    return schema, setup, cut_batches(signals, history, outcomes, customers, size)
+        setup, batches = read_written(raw, size)
+    return schema, setup, batches
+
+
+def read_written(raw: Any, size: int) -> tuple[list[tuple[str, list[Any]]], list[Batch]]:
+    """Through a DB-API connection (sqlite3 or psycopg) to Earnest's store: its set-up rows
+    (contracts) and the rows it wrote, cut into its batches."""
+    setup = [
+        (table, raw.execute(f"SELECT * FROM {table}").fetchall())
+        for table in ("contracts", "contract_versions")
+    ]
+    signals = raw.execute(
+        "SELECT id, fingerprint, outcome_id, received_at, history_seq FROM signals ORDER BY seq"
+    ).fetchall()
+    history = raw.execute(
+        "SELECT seq, outcome_id, recorded_at, kind, data, hash FROM history ORDER BY seq"
+    ).fetchall()
+    outcomes = {row[0]: row for row in raw.execute(f"SELECT {OUTCOME_COLUMNS} FROM outcomes")}
+    customers = {
+        row[0]: row for row in raw.execute("SELECT id, billing_day, created_at FROM customers")
+    }
+    return setup, cut_batches(signals, history, outcomes, customers, size)
 
 
 def cut_batches(

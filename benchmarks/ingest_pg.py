@@ -32,15 +32,14 @@ import psycopg
 from common import stop
 from earnest.store.db import Database
 from ingest import (
-    OUTCOME_COLUMNS,
     UPSERT_OUTCOME,
     Batch,
     Load,
     batches,
-    cut_batches,
     free_port,
     percentile,
     provision,
+    read_written,
     send,
     start_py_spy,
     start_server,
@@ -62,21 +61,7 @@ def pg(text: str) -> str:
 def written_rows(url: str, size: int) -> tuple[list[tuple[str, list[Any]]], list[Batch]]:
     """Earnest's set-up rows and the rows it wrote, cut into its batches."""
     with psycopg.connect(url) as raw:
-        setup = [
-            (table, raw.execute(f"SELECT * FROM {table}").fetchall())
-            for table in ("contracts", "contract_versions")
-        ]
-        signals = raw.execute(
-            "SELECT id, fingerprint, outcome_id, received_at, history_seq FROM signals ORDER BY seq"
-        ).fetchall()
-        history = raw.execute(
-            "SELECT seq, outcome_id, recorded_at, kind, data, hash FROM history ORDER BY seq"
-        ).fetchall()
-        outcomes = {row[0]: row for row in raw.execute(f"SELECT {OUTCOME_COLUMNS} FROM outcomes")}
-        customers = {
-            row[0]: row for row in raw.execute("SELECT id, billing_day, created_at FROM customers")
-        }
-    return setup, cut_batches(signals, history, outcomes, customers, size)
+        return read_written(raw, size)
 
 
 def ceiling(url: str, setup: list[tuple[str, list[Any]]], rows: list[Batch]) -> Load:

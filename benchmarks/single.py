@@ -39,8 +39,16 @@ from typing import cast
 import httpx
 import uvloop
 
-from common import picks, stop
-from ingest import free_port, percentile, prepare, start_py_spy, start_server, stop_py_spy
+from common import stop
+from ingest import (
+    free_port,
+    percentile,
+    prepare,
+    signals,
+    start_py_spy,
+    start_server,
+    stop_py_spy,
+)
 
 CONNECTIONS = 32
 OUTCOMES = 10_000
@@ -52,17 +60,7 @@ TARGET_P99_S = 0.025
 
 def bodies(outcomes: int, seed: int = 7) -> Iterator[bytes]:
     """The workload of ``ingest.workload()``, one encoded signal at a time, without end."""
-    customers = max(1, outcomes // 20)
-    for i, ref, name, score in picks(10**9, outcomes, seed):
-        item: dict[str, object] = {
-            "id": f"sig-{i:08d}",
-            "contract": "landing_page",
-            "outcome": f"lp-{ref:06d}",
-            "customer": f"cust-{ref % customers:05d}",
-            "signal": name,
-        }
-        if score is not None:
-            item["value"] = score
+    for item in signals(10**9, outcomes, seed):
         yield json.dumps(item, separators=(",", ":")).encode()
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import uvicorn
 from litestar import Litestar, Request, Response, post
 
+from earnest.api.server import uvicorn_config
 from earnest.jsonio import dump_json, parse_json
 
 
@@ -35,17 +36,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    config = uvicorn.Config(  # the options of earnest.api.server.serve_http
-        app,
-        host=args.host,
-        port=args.port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        log_level="warning",
-        timeout_graceful_shutdown=30,
-    )
+    config = uvicorn_config(app, args.host, args.port)  # as earnest serve does
     uvicorn.Server(config).run()
 
 

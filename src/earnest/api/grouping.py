@@ -171,13 +171,18 @@ def _ingest_group(db: Database, bodies: list[object], times: list[datetime]) -> 
 
 def _charges(db: Database, outcomes: list[Outcome]) -> dict[tuple[str, str], ChargeRow]:
     """The ledger's charge of each confirmed outcome, in one read after the commit."""
-    keys = list(dict.fromkeys(_key(outcome) for outcome in outcomes))
+    refs: dict[str, list[str]] = defaultdict(list)
+    for outcome in outcomes:
+        refs[outcome.contract.key].append(outcome.ref)
     with db.read() as tx:
         ids: dict[int, tuple[str, str]] = {}
-        for key in keys:
-            row = tx.one("SELECT id FROM outcomes WHERE contract = ? AND ref = ?", key)
-            if row is not None:
-                ids[int(row[0])] = key
+        for contract, chosen in refs.items():
+            for ident, ref in tx.query_in(
+                "SELECT id, ref FROM outcomes WHERE contract = ? AND ref IN {values}",
+                chosen,
+                before=[contract],
+            ):
+                ids[int(ident)] = (contract, ref)
         return {ids[ident]: charge for ident, charge in charges(tx, ids).items()}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 
@@ -34,10 +35,10 @@ class _Server(uvicorn.Server):
         return await super().on_tick(counter)
 
 
-def serve_http(db: Database, host: str, port: int, stop: threading.Event) -> None:
-    """Serve until ``stop`` is set; requests in flight finish before it returns."""
-    config = uvicorn.Config(
-        create_app(db),
+def uvicorn_config(app: Any, host: str, port: int) -> uvicorn.Config:
+    """How Earnest serves an ASGI app (``benchmarks/trivial_app.py`` serves its ceiling so)."""
+    return uvicorn.Config(
+        app,
         host=host,
         port=port,
         loop="uvloop",
@@ -47,4 +48,8 @@ def serve_http(db: Database, host: str, port: int, stop: threading.Event) -> Non
         log_level="warning",
         timeout_graceful_shutdown=30,
     )
-    _Server(config, stop).run()
+
+
+def serve_http(db: Database, host: str, port: int, stop: threading.Event) -> None:
+    """Serve until ``stop`` is set; requests in flight finish before it returns."""
+    _Server(uvicorn_config(create_app(db), host, port), stop).run()

@@ -136,18 +136,12 @@ def open_new(
 
 
 def _known_ids(tx: Tx, ids: list[str]) -> dict[str, tuple[str, tuple[str, str]]]:
-    known: dict[str, tuple[str, tuple[str, str]]] = {}
-    unique = list(dict.fromkeys(ids))
-    for start in range(0, len(unique), 400):
-        chunk = unique[start : start + 400]
-        rows = tx.query(
-            "SELECT s.id, s.fingerprint, o.contract, o.ref FROM signals s"
-            f" JOIN outcomes o ON o.id = s.outcome_id WHERE s.id IN {tx.in_list(len(chunk))}",
-            chunk,
-        )
-        for ident, fingerprint, contract, ref in rows:
-            known[ident] = (fingerprint, (contract, ref))
-    return known
+    rows = tx.query_in(
+        "SELECT s.id, s.fingerprint, o.contract, o.ref FROM signals s"
+        " JOIN outcomes o ON o.id = s.outcome_id WHERE s.id IN {values}",
+        ids,
+    )
+    return {ident: (fingerprint, (contract, ref)) for ident, fingerprint, contract, ref in rows}
 
 
 def _load(

@@ -39,19 +39,15 @@ class ChargeRow:
 
 def charges(tx: Tx, outcome_ids: Iterable[int]) -> dict[int, ChargeRow]:
     """The one charge each confirmed outcome booked, by outcome id."""
-    ids = list(outcome_ids)
     found: dict[int, ChargeRow] = {}
-    for start in range(0, len(ids), 400):
-        chunk = ids[start : start + 400]
-        rows = tx.query(
-            "SELECT outcome_id, amount, currency, period_start FROM ledger"
-            f" WHERE kind = 'charge' AND outcome_id IN {tx.in_list(len(chunk))}",
-            chunk,
-        )
-        for outcome_id, amount, currency, period in rows:
-            value = money_value(amount)
-            assert value is not None
-            found[int(outcome_id)] = ChargeRow(value, str(currency), str(period))
+    for outcome_id, amount, currency, period in tx.query_in(
+        "SELECT outcome_id, amount, currency, period_start FROM ledger"
+        " WHERE kind = 'charge' AND outcome_id IN {values}",
+        outcome_ids,
+    ):
+        value = money_value(amount)
+        assert value is not None
+        found[int(outcome_id)] = ChargeRow(value, str(currency), str(period))
     return found
 
 

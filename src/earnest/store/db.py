@@ -16,7 +16,7 @@ import re
 import sqlite3
 import threading
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +33,7 @@ _MIGRATION_LOCK = 727_073  # pg_advisory_lock key for schema upgrades
 
 
 _COPY_FROM = 8  # rows from which PostgreSQL takes inserts and updates through COPY
+IN_CHUNK = 400  # values per IN list
 
 
 @lru_cache(maxsize=1024)
@@ -141,6 +142,19 @@ class Tx:
     def in_list(self, count: int) -> str:
         """``(?, ?, …)`` for an IN clause of ``count`` items."""
         return "(" + ",".join("?" * count) + ")"
+
+    def query_in(
+        self, text: str, values: Iterable[Any], *, before: Sequence[Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        """``text``, whose ``{values}`` becomes ``(?, ?, …)``, for the distinct ``values``
+        a chunk at a time (both drivers cap a statement's parameters); ``before`` are the
+        parameters ahead of the list, repeated for every chunk."""
+        unique = list(dict.fromkeys(values))
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(unique), IN_CHUNK):
+            chunk = unique[start : start + IN_CHUNK]
+            rows += self.query(text.format(values=self.in_list(len(chunk))), [*before, *chunk])
+        return rows
 
 
 class Database:

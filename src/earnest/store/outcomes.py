@@ -34,7 +34,7 @@ OUTCOME_COLUMNS = (
     " active_until, review_ends_at, settled_at, clock, observed, last_verdict, contested,"
     " charged, credited"
 )
-_CHUNK = 400
+_SELECT = f"SELECT {OUTCOME_COLUMNS} FROM outcomes"
 # Outcome rows per INSERT: a few fixed sizes, so only a few statement texts exist (each
 # connection keeps 128 prepared; one of 256 rows is 4,608 parameters, about 0.4 MB prepared).
 _INSERT_SIZES = (256, 32, 4, 1)
@@ -96,22 +96,16 @@ def load_by_keys(
     suffix = " FOR UPDATE" if lock and tx.dialect == "postgresql" else ""
     found: dict[tuple[str, str], StoredOutcome] = {}
     for contract, refs in by_contract.items():
-        for start in range(0, len(refs), _CHUNK):
-            chunk = refs[start : start + _CHUNK]
-            rows = _load_where(
-                tx, f"contract = ? AND ref IN {tx.in_list(len(chunk))}{suffix}", [contract, *chunk]
-            )
-            found.update(((contract, stored.outcome.ref), stored) for stored in rows)
+        rows = tx.query_in(
+            _SELECT + " WHERE contract = ? AND ref IN {values}" + suffix, refs, before=[contract]
+        )
+        found.update(((contract, s.outcome.ref), s) for s in (_from_row(tx, r) for r in rows))
     return found
 
 
 def load_by_ids(tx: Tx, ids: Sequence[int]) -> dict[int, StoredOutcome]:
-    found: dict[int, StoredOutcome] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        rows = _load_where(tx, f"id IN {tx.in_list(len(chunk))}", chunk)
-        found.update((stored.id, stored) for stored in rows)
-    return found
+    rows = tx.query_in(_SELECT + " WHERE id IN {values}", ids)
+    return {stored.id: stored for stored in (_from_row(tx, row) for row in rows)}
 
 
 def load_due(tx: Tx, now: datetime, limit: int) -> list[StoredOutcome]:
@@ -129,7 +123,7 @@ def load_due(tx: Tx, now: datetime, limit: int) -> list[StoredOutcome]:
 
 def _load_where(tx: Tx, condition: str, params: Sequence[Any]) -> list[StoredOutcome]:
     """The outcomes matching ``condition`` (SQL after ``WHERE``), in the order it gives."""
-    rows = tx.query(f"SELECT {OUTCOME_COLUMNS} FROM outcomes WHERE {condition}", params)
+    rows = tx.query(f"{_SELECT} WHERE {condition}", params)
     return [_from_row(tx, row) for row in rows]
 
 
@@ -231,15 +225,8 @@ def append_history(tx: Tx, entries: Sequence[tuple[int, Entry]]) -> list[int]:
 
 
 def billing_days(tx: Tx, customers: Iterable[str]) -> dict[str, int]:
-    wanted = list(dict.fromkeys(customers))
-    days: dict[str, int] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        for ident, day in tx.query(
-            f"SELECT id, billing_day FROM customers WHERE id IN {tx.in_list(len(chunk))}", chunk
-        ):
-            days[ident] = int(day)
-    return days
+    rows = tx.query_in("SELECT id, billing_day FROM customers WHERE id IN {values}", customers)
+    return {ident: int(day) for ident, day in rows}
 
 
 def period_start(moment: datetime, billing_day: int) -> date:
