@@ -468,8 +468,13 @@ def main() -> None:
     result = {
         "benchmark": "ingest.sqlite",
         "what": (
-            f"signals/s through POST /v1/signals/batch ({args.batch:,} per batch, sequential,"
-            f" one connection), landing-page contract, {args.outcomes:,} outcomes,"
+            f"signals/s through POST /v1/signals/batch ({args.batch:,} per batch, "
+            + (
+                "sequential, one connection"
+                if args.connections == 1
+                else f"{args.connections} connections"
+            )
+            + f"), landing-page contract, {args.outcomes:,} outcomes,"
             " SQLite WAL synchronous=FULL, server in its own process"
         ),
         "figure": round(ours.rate),

@@ -130,7 +130,7 @@ def measure(
         spy = None
         try:
             if py_spy:
-                spy = start_py_spy(server.pid, py_spy)
+                spy = start_py_spy(server.pid, py_spy, "--gil")
             ours = send(port, key, bodies, sizes)
         finally:
             stop_py_spy(spy)

@@ -214,7 +214,7 @@ def main() -> None:
         "figure": round(peak, 1),
         "unit": "MB",
         "ceiling": None,
-        "ceiling_what": "none: an absolute limit",
+        "ceiling_what": "an absolute limit",
         "ratio": None,
         "target": (
             f"peak <= {LIMIT_MB:.0f} MB; flat: RSS at 100% of signals within"
