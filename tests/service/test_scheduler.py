@@ -238,3 +238,27 @@ def test_concurrent_firers_on_postgresql_settle_and_charge_each_outcome_once(
     assert states == [("confirmed", count)]
     assert len(settlements(setup)) == count
     setup.close()
+
+
+def test_an_idle_scheduler_takes_no_write_lock(
+    db: Database, running: list[Scheduler], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Polling with nothing due only reads the next deadline: the one writer lock stays free
+    for ingest (on PostgreSQL it is shared by every process)."""
+    put(db, "reviewed", REVIEWED.format(review="1h"))
+    send(db, "reviewed", "o1", T0)  # in review until T0 + 1h
+    clock = FakeClock(T0 + timedelta(minutes=30))
+    writes = [0]
+    real = db.write
+
+    def counted() -> Any:
+        writes[0] += 1
+        return real()
+
+    monkeypatch.setattr(db, "write", counted)
+    scheduler = start(running, db, clock=clock, poll_s=0.01)
+    time.sleep(0.3)  # about 30 polls
+    assert writes[0] <= 1  # at most catch-up's one look at start
+    clock.now = T0 + timedelta(hours=2)
+    wait_for(lambda: outcome_row(db, "o1")[0] == "confirmed")
+    assert scheduler.fired == 1

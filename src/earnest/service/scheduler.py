@@ -110,12 +110,16 @@ class Scheduler:
         return 0.0
 
     def _step(self) -> float:
-        """Fire what is due now; how long to sleep before the next step."""
-        fired = fire_due(self.db, self.clock(), self.batch)
-        self.fired += fired
-        if fired >= self.batch:
-            return 0.0  # a full batch: more may be due already
+        """Fire what is due now; how long to sleep before the next step. An idle step only
+        reads the next deadline: the one writer lock is taken when something is due."""
+        now = self.clock()
         upcoming = next_deadline(self.db)
+        if upcoming is not None and upcoming <= now:
+            fired = fire_due(self.db, now, self.batch)
+            self.fired += fired
+            if fired >= self.batch:
+                return 0.0  # a full batch: more may be due already
+            upcoming = next_deadline(self.db)
         if upcoming is None:
             return self.poll_s
         until_s = (upcoming - self.clock()).total_seconds()
