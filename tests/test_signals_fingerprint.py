@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from earnest.signals import SignalIn, exact_number, validate_signal
+from earnest.signals import InvalidSignal, SignalIn, exact_number, validate_signal
 from earnest.timefmt import format_time, parse_time
 
 
@@ -75,7 +75,11 @@ def _stored_form(signal: SignalIn) -> str:
     return text.replace(',"data":null,', f',"data":{data.decode()},', 1)
 
 
-_texts = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=20)
+# U+0000 is refused at the top level (tests/test_signals.py); nested in data it is kept.
+_any_texts = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=20)
+_texts = st.text(
+    st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=20
+)
 
 
 @given(
@@ -85,8 +89,8 @@ _texts = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=
     at=st.none() | st.datetimes(datetime(1, 1, 1), timezones=st.just(UTC)),
     data=st.none()
     | st.dictionaries(
-        _texts,
-        st.none() | st.booleans() | _texts | st.decimals(allow_nan=False, allow_infinity=False),
+        _any_texts,
+        st.none() | st.booleans() | _any_texts | st.decimals(allow_nan=False, allow_infinity=False),
         max_size=3,
     ),
 )
@@ -116,3 +120,17 @@ def test_times_before_the_year_1000_round_trip() -> None:
     moment = datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
     assert format_time(moment) == "0999-01-02T03:04:05.000006Z"
     assert parse_time(format_time(moment)) == moment
+
+
+@pytest.mark.parametrize(
+    "field", ["contract", "outcome", "signal", "id", "customer", "value", "at"]
+)
+def test_u0000_in_a_top_level_string_is_refused_naming_the_field(field: str) -> None:
+    raw: dict[str, object] = {"contract": "c", "outcome": "o", "signal": "s", field: "a\x00"}
+    with pytest.raises(InvalidSignal) as refused:
+        validate_signal(raw)
+    assert refused.value.field == field
+    assert refused.value.message == f"{field} must not contain the character U+0000"
+    # nested in data it is stored as escaped JSON, and kept
+    kept = validate_signal({"contract": "c", "outcome": "o", "signal": "s", "data": {"k": "\x00"}})
+    assert kept.data == {"k": "\x00"}

@@ -30,6 +30,7 @@ MAX_FUTURE = timedelta(minutes=5)
 SIGNAL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 CONTRACT_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
 FIELDS = frozenset({"id", "contract", "outcome", "customer", "signal", "value", "at", "data"})
+NUL = "\x00"  # valid in JSON strings, but PostgreSQL text columns cannot hold it
 
 
 class InvalidSignal(ValueError):
@@ -131,6 +132,9 @@ def validate_signal(
     """
     if not isinstance(raw, Mapping):
         raise InvalidSignal("", f"a signal must be a JSON object, got {_kind(raw)}")
+    field = nul_field(raw)
+    if field is not None:  # before anything else, so that every store refuses it alike
+        raise InvalidSignal(str(field), f"{field} must not contain the character U+0000")
     for name in raw:
         if name not in FIELDS:
             raise InvalidSignal(str(name), f"unknown field {str(name)!r}")
@@ -156,6 +160,12 @@ def validate_signal(
     at = _at(raw.get("at"), received_at, require_at)
     data = _data(raw.get("data"))
     return SignalIn(contract, outcome, signal, value, at, ident, customer, data)
+
+
+def nul_field(body: Mapping[str, Any]) -> str | None:
+    """The first top-level field whose string holds U+0000 (``data`` and values nested deeper
+    are stored as escaped JSON and may hold it)."""
+    return next((k for k, v in body.items() if isinstance(v, str) and NUL in v), None)
 
 
 def _kind(value: object) -> str:

@@ -10,11 +10,11 @@ from litestar.datastructures import State
 
 from earnest.api import contracts, customers, keys, outcomes, signals
 from earnest.api.auth import authorize
-from earnest.api.common import utc_now
 from earnest.api.errors import MAX_BODY_BYTES, handle_exception
 from earnest.api.grouping import GroupCommit
 from earnest.api.health import healthz, openapi
 from earnest.api.workers import Workers
+from earnest.service.scheduler import utc_now
 from earnest.store.db import Database
 
 

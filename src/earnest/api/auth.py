@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from earnest.api.common import NUL, AnyRequest, database, in_thread, now
+from earnest.api.common import AnyRequest, database, in_thread, now
 from earnest.api.errors import ApiError
+from earnest.signals import NUL
 from earnest.store.db import Database
 from earnest.store.keys import ApiKey, Scope, authenticate, touch
 

@@ -6,7 +6,7 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
@@ -19,16 +19,13 @@ from earnest.api.errors import JSON, ApiError
 from earnest.api.workers import Workers
 from earnest.jsonio import MalformedJson, dump_json, parse_json
 from earnest.service.ingest import Problem
+from earnest.signals import NUL, nul_field
 from earnest.store.db import Database
 
 T = TypeVar("T")
 AnyRequest = Request[Any, Any, Any]
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 Connection = ASGIConnection[Any, Any, Any, Any]
@@ -50,9 +47,6 @@ async def in_thread(request: Connection, function: Callable[..., T], *args: Any)
     return await workers.run(partial(function, *args))
 
 
-NUL = "\x00"  # valid in JSON strings, but PostgreSQL text columns cannot hold it
-
-
 def path_param(request: AnyRequest, name: str) -> str:
     """A path segment as the router matched it (handlers read them here, untyped)."""
     value = str(request.path_params[name])
@@ -67,10 +61,6 @@ def refuse_nul(body: Mapping[str, Any], code: str = "invalid_field") -> None:
     field = nul_field(body)
     if field is not None:
         raise ApiError(422, code, f"{field} must not contain the character U+0000", field)
-
-
-def nul_field(body: Mapping[str, Any]) -> str | None:
-    return next((k for k, v in body.items() if isinstance(v, str) and NUL in v), None)
 
 
 def raw_segments(request: AnyRequest, prefix: str) -> list[str]:

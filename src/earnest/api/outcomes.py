@@ -15,7 +15,6 @@ from litestar.response import Response
 
 from earnest.api.auth import require
 from earnest.api.common import (
-    NUL,
     AnyRequest,
     answer,
     cursor_param,
@@ -43,10 +42,10 @@ from earnest.service.outcomes import (
     settle_outcome,
     unknown_outcome,
 )
-from earnest.signals import InvalidSignal, validate_signal
+from earnest.signals import NUL, InvalidSignal, validate_signal
 from earnest.store.db import Database
 from earnest.store.keys import ApiKey, Scope
-from earnest.store.outcomes import StoredOutcome, load_by_ids, load_by_keys
+from earnest.store.outcomes import StoredOutcome, load_by_ids, load_one
 from earnest.timefmt import format_time
 
 OPEN_FIELDS = frozenset({"contract", "outcome", "customer", "at"})
@@ -160,7 +159,7 @@ def _unknown(where: Target) -> ApiError:
 
 def _read_one(db: Database, where: Target) -> tuple[Outcome, ChargeRow | None] | None:
     with db.read() as tx:
-        found = load_by_keys(tx, [(where.contract, where.ref)]).get((where.contract, where.ref))
+        found = load_one(tx, where.contract, where.ref)
         if found is None:
             return None
         charge = (

@@ -19,7 +19,7 @@ from earnest.service.recorder import Recorder
 from earnest.signals import InvalidSignal, SignalIn, validate_signal
 from earnest.store.contracts import StoredContract, UnknownContract, latest_contract
 from earnest.store.db import Database, Tx
-from earnest.store.outcomes import StoredOutcome, load_by_keys
+from earnest.store.outcomes import StoredOutcome, load_by_keys, load_one
 
 MAX_BATCH = 10_000
 
@@ -147,7 +147,7 @@ def _known_ids(tx: Tx, ids: list[str]) -> dict[str, tuple[str, tuple[str, str]]]
 def _load(
     tx: Tx, key: tuple[str, str], outcomes: dict[tuple[str, str], StoredOutcome]
 ) -> StoredOutcome | None:
-    found = load_by_keys(tx, [key]).get(key)
+    found = load_one(tx, *key)
     if found is not None:
         outcomes[key] = found
     return found

@@ -19,7 +19,7 @@ from earnest.signals import SignalIn
 from earnest.store.codec import money_value
 from earnest.store.contracts import UnknownContract, latest_contract
 from earnest.store.db import Database, Tx
-from earnest.store.outcomes import load_by_keys
+from earnest.store.outcomes import load_one
 
 
 class Refused(Exception):
@@ -61,9 +61,8 @@ def open_outcome(db: Database, signal: SignalIn, now: datetime) -> tuple[Outcome
     """Begin tracking ``(signal.contract, signal.outcome)`` for ``signal.customer``:
     ``(outcome, opened)``, ``opened`` false when it was open already. Raises :class:`Refused`.
     """
-    key = (signal.contract, signal.outcome)
     with db.write() as tx:
-        found = load_by_keys(tx, [key], lock=True).get(key)
+        found = load_one(tx, signal.contract, signal.outcome, lock=True)
         if found is not None:
             if signal.customer is not None and signal.customer != found.outcome.customer:
                 raise Refused(customer_mismatch(signal, found.outcome))
@@ -87,9 +86,8 @@ def settle_outcome(
 ) -> tuple[Outcome, ChargeRow | None]:
     """Settle ``(contract, ref)`` by hand: the outcome and the charge a confirm booked.
     Raises :class:`Refused` when there is no such outcome or it is settled already."""
-    key = (contract, ref)
     with db.write() as tx:
-        found = load_by_keys(tx, [key], lock=True).get(key)
+        found = load_one(tx, contract, ref, lock=True)
         if found is None:
             raise Refused(unknown_outcome(contract, ref))
         try:

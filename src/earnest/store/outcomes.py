@@ -127,8 +127,8 @@ def _load_where(tx: Tx, condition: str, params: Sequence[Any]) -> list[StoredOut
     return [_from_row(tx, row) for row in rows]
 
 
-def load_one(tx: Tx, contract: str, ref: str) -> StoredOutcome | None:
-    return load_by_keys(tx, [(contract, ref)]).get((contract, ref))
+def load_one(tx: Tx, contract: str, ref: str, *, lock: bool = False) -> StoredOutcome | None:
+    return load_by_keys(tx, [(contract, ref)], lock=lock).get((contract, ref))
 
 
 def _columns(outcome: Outcome, dialect: str) -> tuple[Any, ...]:
