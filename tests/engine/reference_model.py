@@ -31,7 +31,10 @@ class RefIllegal(Exception):
 
 @dataclass
 class RefEntry:
-    """One history entry: its kind, its time and the data that matters for comparison."""
+    """One history entry: its kind, its time and the data that matters for comparison.
+
+    Money (a charge's or credit's ``amount``) is its exact decimal text, as in SPEC section 7.
+    """
 
     kind: str
     at: datetime
@@ -203,7 +206,7 @@ class RefOutcome:
         if self.state == CONFIRMED:
             price = self.contract.price
             self.charges.append((price.amount, price.currency, at))
-            self.record("charge", at, amount=price.amount, currency=price.currency)
+            self.record("charge", at, amount=str(price.amount), currency=price.currency)
 
     def check(self, now: datetime) -> str:
         verdict = str(self.contract.condition.verdict(self.values))
@@ -222,7 +225,7 @@ class RefOutcome:
             if remaining > 0:
                 currency = self.contract.price.currency
                 self.credits.append((remaining, currency, now))
-                self.record("credit", now, amount=remaining, currency=currency)
+                self.record("credit", now, amount=str(remaining), currency=currency)
 
     def record(self, kind: str, when: datetime, /, **data: Any) -> None:
         self.entries.append(RefEntry(kind, when, dict(data)))

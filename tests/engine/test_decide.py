@@ -106,6 +106,7 @@ def summary(entries: Sequence[Entry]) -> list[tuple[str, datetime, str]]:
         elif entry.kind == "transition":
             detail = f"{data['from']}→{data['to']} {data['scheduled']} ({data['reason']})"
         elif entry.kind in ("charge", "credit"):
+            assert isinstance(data["amount"], str), "money in history is decimal text"
             detail = f"{data['amount']} {data['currency']}"
         else:
             detail = ""
@@ -616,3 +617,30 @@ def test_a_late_failed_check_credits_nothing_when_nothing_remains() -> None:
 
     assert [e.kind for e in decision.effects.entries] == ["signal", "check"]
     assert decision.effects.credits == ()
+
+
+@pytest.mark.parametrize(
+    ("price", "written"),
+    [("0.990000 USD", "0.990000"), ("12.50 USD", "12.50"), ("£2", "2"), ("¥100", "100")],
+)
+def test_charge_and_credit_entries_record_the_price_as_its_exact_decimal_text(
+    price: str, written: str
+) -> None:
+    """Money in history is the amount's decimal text with every digit the contract wrote:
+    neither a JSON number nor the currency's display form ("0.99", "2.00")."""
+    terms = contract(price=price, after_settlement="credit")
+    assert str(terms.price.amount) == written
+    confirmed = feed(met(opened(terms), 5), (15, DeadlineReached()))
+    credited = feed(confirmed.outcome, (20, signal("disputed", minutes=20)))
+
+    money = [
+        e.data
+        for e in (*confirmed.effects.entries, *credited.effects.entries)
+        if e.kind in ("charge", "credit")
+    ]
+    assert [(type(d["amount"]), d["amount"], d["currency"]) for d in money] == [
+        (str, written, terms.price.currency),
+        (str, written, terms.price.currency),
+    ]
+    assert confirmed.effects.charges == (Charge(Decimal(written), terms.price.currency, at(15)),)
+    assert [c.amount for c in credited.effects.credits] == [Decimal(written)]

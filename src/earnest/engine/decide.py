@@ -7,7 +7,8 @@ when a scheduler happened to run.
 
 Inside one decision the outcome is a mutable :class:`_Draft`; it is frozen into a new
 :class:`Outcome` once, at the end. Entry data holds Python values (``Decimal``, ``datetime``);
-the store serialises them.
+the store serialises them. Money is the exception: a ``charge`` or ``credit`` entry's ``amount``
+is already its decimal text (SPEC sections 6 and 7), see :func:`money_text`.
 """
 
 from __future__ import annotations
@@ -46,6 +47,18 @@ from earnest.engine.model import (
 )
 
 ZERO = Decimal(0)
+
+
+def money_text(amount: Decimal) -> str:
+    """The exact decimal text of an amount, as history records it: every digit kept, no
+    rounding, ``Decimal("0.990000")`` -> ``"0.990000"``.
+
+    For every amount a contract allows (at most 6 places, no exponent) this is ``str(amount)``;
+    ``"f"`` is used because a charged sum read back from a store may carry an exponent
+    (``Decimal("1E+1")``), and history must still say ``"10"``."""
+    assert amount.is_finite(), "money is always finite"
+    assert amount >= 0, "money in history is never negative"
+    return format(amount, "f")
 
 
 def decide(outcome: Outcome | None, event: Input, now: datetime) -> Decision:
@@ -265,7 +278,7 @@ def _after_settlement(draft: _Draft, verdict: Verdict, signal: Signal, now: date
             draft.credits.append(Credit(remaining, currency, now, "after_settlement"))
             draft.credited += remaining
             data = {
-                "amount": remaining,
+                "amount": money_text(remaining),
                 "currency": currency,
                 "reason": "after_settlement",
                 "signal": signal.id,
@@ -321,7 +334,8 @@ def _book(draft: _Draft, at: datetime) -> None:
     assert price.amount >= 0, "a charge is never negative"
     assert draft.charged is None, "a confirmed outcome books exactly one charge"
     draft.charges.append(Charge(price.amount, price.currency, at))
-    draft.entries.append(Entry("charge", at, {"amount": price.amount, "currency": price.currency}))
+    data = {"amount": money_text(price.amount), "currency": price.currency}
+    draft.entries.append(Entry("charge", at, data))
     draft.charged = price.amount
     draft.credited = ZERO
 
