@@ -39,8 +39,8 @@ from typing import Any
 import httpx
 
 from common import stop
-from earnest.service.history import outcome_history
-from earnest.store.db import Database
+from earnest.service.history import read_history as outcome_history
+from earnest.store import connect
 from ingest import PRAGMAS, cli, free_port, percentile, prepare, start_server
 
 TARGET = 1.5
@@ -260,7 +260,7 @@ def fetch_http(stores: list[Store], fetches: int, warmup: int) -> list[list[floa
 def fetch_service(stores: list[Store], fetches: int, warmup: int) -> list[list[float]]:
     """Sequential ``outcome_history()`` calls in this process, taking turns between the
     stores; each store's call times in seconds."""
-    dbs = [Database(str(store.database)) for store in stores]
+    dbs = [connect(str(store.database)) for store in stores]
     try:
         picked = [refs(store, warmup + fetches, seed=13) for store in stores]
         latencies: list[list[float]] = [[] for _ in stores]

@@ -42,7 +42,7 @@ import httpx
 
 from common import LANDING_PAGE, picks, stop
 from earnest.service.ingest import ingest
-from earnest.store.db import Database
+from earnest.store import connect
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -350,7 +350,7 @@ def ceiling(
 def profile_ingest(workdir: Path, stream: list[dict[str, Any]], size: int, count: int) -> None:
     """cProfile ``ingest()`` in this process on ``count`` batches against a fresh file."""
     database, _ = prepare(workdir)
-    db = Database(str(database))
+    db = connect(str(database))
     work = batches(stream, size)[:count]
     profiler = cProfile.Profile()
     profiler.enable()

@@ -30,7 +30,7 @@ from typing import Any
 import psycopg
 
 from common import stop
-from earnest.store.db import Database
+from earnest.store import connect
 from ingest import (
     UPSERT_OUTCOME,
     Batch,
@@ -66,7 +66,7 @@ def written_rows(url: str, size: int) -> tuple[list[tuple[str, list[Any]]], list
 
 def ceiling(url: str, setup: list[tuple[str, list[Any]]], rows: list[Batch]) -> Load:
     """The same rows with plain psycopg into ``url`` (migrated, empty): one commit a batch."""
-    Database(url).migrate()
+    connect(url).migrate()
     with psycopg.connect(url) as raw:
         with raw.transaction():
             for table, values in setup:

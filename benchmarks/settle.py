@@ -39,8 +39,8 @@ from typing import Any
 from earnest.service.deadlines import BATCH, catch_up
 from earnest.service.ingest import MAX_BATCH, ingest
 from earnest.service.process import tune_gc
+from earnest.store import Database, connect
 from earnest.store.codec import to_us
-from earnest.store.db import Database
 from ingest import PRAGMAS, Load, percentile, prepare
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -175,7 +175,7 @@ def write(raw: sqlite3.Connection, batch: Batch) -> None:
     raw.execute("COMMIT")
 
 
-def connect(database: Path) -> sqlite3.Connection:
+def open_raw(database: Path) -> sqlite3.Connection:
     raw = sqlite3.connect(database, isolation_level=None)
     for pragma in PRAGMAS:
         raw.execute(pragma)
@@ -190,7 +190,7 @@ def settle(db: Database, database: Path, copy: Path, profile: bool = False) -> t
     ceiling writes the same rows into ``copy`` (outside Earnest's timing), so that both meet
     the same load on the machine. Earnest's and the ceiling's timings."""
     ours, base = Load(), Load()
-    reader, target = connect(database), connect(copy)
+    reader, target = open_raw(database), open_raw(copy)
     after_seq, after_ledger = head(database), 0  # the store has no ledger rows yet
     profiler = cProfile.Profile() if profile else None
     last = time.perf_counter()
@@ -253,7 +253,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="earnest-bench-settle-"))
     try:
         database, _ = prepare(workdir)
-        db = Database(str(database))
+        db = connect(str(database))
         filling = time.perf_counter()
         fill(db, args.outcomes)
         filled_s = time.perf_counter() - filling
@@ -261,7 +261,7 @@ def main() -> None:
         before = head(database)
         copy = workdir / "ceiling.db"
         snapshot(database, copy)
-        db = Database(str(database))
+        db = connect(str(database))
         try:
             ours, base = settle(db, database, copy, args.cprofile)
         finally:

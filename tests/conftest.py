@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from earnest.store.db import Database
+from earnest.store import Database, connect
 from tests.pgserver import PgNotFoundError, PgServer
 
 
@@ -48,7 +48,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         url = str(tmp_path / "earnest.db")
     else:
         url = request.getfixturevalue("pg_url")
-    database = Database(url)
+    database = connect(url)
     database.migrate()
     try:
         yield database

@@ -8,8 +8,9 @@ from click.testing import CliRunner
 from litestar.testing import TestClient
 
 from earnest.api.app import create_app
+from earnest.app import Earnest
 from earnest.cli import main
-from earnest.store.db import Database
+from earnest.store import connect
 
 
 def test_a_created_key_is_the_last_line_and_works_until_revoked(tmp_path: Path) -> None:
@@ -23,8 +24,8 @@ def test_a_created_key_is_the_last_line_and_works_until_revoked(tmp_path: Path) 
     listed = runner.invoke(main, ["keys", "list", "--database", database])
     assert key_id in listed.stdout
     assert key not in listed.stdout  # the key itself is shown once only
-    db = Database(database)
-    with TestClient(app=create_app(db)) as client:
+    db = connect(database)
+    with TestClient(app=create_app(Earnest(db))) as client:
         headers = {"Authorization": f"Bearer {key}"}
         assert client.get("/v1/contracts", headers=headers).status_code == 200
         assert client.post("/v1/keys", json={"scope": "admin"}, headers=headers).status_code == 403

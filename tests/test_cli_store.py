@@ -17,8 +17,8 @@ from click.testing import CliRunner, Result
 
 from earnest.cli import main
 from earnest.service.ingest import ingest
+from earnest.store import connect
 from earnest.store.codec import from_us
-from earnest.store.db import Database
 
 TICKET = """\
 key: ticket_resolved
@@ -66,12 +66,13 @@ def test_apply_creates_versions_and_refuses_invalid_files(database: str, tmp_pat
     assert "conditions" in mixed.output
     assert "line 1, column" in mixed.output
     assert "created version 2" in mixed.output  # the valid file is still saved
-    with Database(database).read() as tx:
+    with connect(database).read() as tx:
         keys = tx.query("SELECT key, version FROM contract_versions ORDER BY key, version")
     assert keys == [("ticket_resolved", 1), ("ticket_resolved", 2)]
 
 
 def test_list_show_and_archive(database: str, tmp_path: Path) -> None:
+    connect(database).migrate()  # an empty Earnest database: read-only commands never create one
     assert "no contracts yet" in run(database, "contracts", "list").output
     run(database, "contracts", "apply", str(write(tmp_path / "ticket.yaml", TICKET)))
     run(
@@ -118,7 +119,7 @@ def test_signal_opens_and_moves_an_outcome(database: str, tmp_path: Path) -> Non
     assert 'note="not json"' in named.output
     duplicate = run(database, *base, "--signal", "resolved", "--customer", "acme", "--id", "s1")
     assert "duplicate: ticket_resolved / t-1" in duplicate.output
-    with Database(database).read() as tx:
+    with connect(database).read() as tx:
         signals = tx.one("SELECT COUNT(*) FROM signals")
     assert signals == (4,)  # the duplicate stored nothing
 
@@ -136,15 +137,46 @@ def test_a_rejected_signal_exits_1_with_code_and_field(database: str, tmp_path: 
     bad_data = run(database, *base, "--customer", "acme", "--data", "{oops")
     assert bad_data.exit_code == 1
     assert "(field: data)" in bad_data.output
-    with Database(database).read() as tx:
+    with connect(database).read() as tx:
         assert tx.one("SELECT COUNT(*) FROM outcomes") == (0,)
 
 
 def test_database_from_the_environment(tmp_path: Path) -> None:
     url = str(tmp_path / "env.db")
-    result = CliRunner().invoke(main, ["contracts", "list"], env={"EARNEST_DATABASE_URL": url})
+    result = CliRunner().invoke(
+        main, ["keys", "create", "--scope", "read"], env={"EARNEST_DATABASE_URL": url}
+    )
     assert result.exit_code == 0
     assert Path(url).exists()
+
+
+def test_the_group_takes_database_too(tmp_path: Path) -> None:
+    url = str(tmp_path / "group.db")
+    created = CliRunner().invoke(main, ["--database", url, "keys", "create", "--scope", "read"])
+    assert created.exit_code == 0, created.output
+    listed = CliRunner().invoke(main, ["--database", url, "keys", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "read" in listed.output
+    assert not (tmp_path / "earnest.db").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["audit", "verify"],
+        ["replay", "--verify"],
+        ["history", "landing", "o1"],
+        ["contracts", "list"],
+        ["contracts", "show", "landing"],
+        ["keys", "list"],
+    ],
+)
+def test_read_only_commands_refuse_a_missing_database(tmp_path: Path, command: list[str]) -> None:
+    missing = tmp_path / "typo.db"
+    result = CliRunner().invoke(main, [*command, "--database", str(missing)])
+    assert result.exit_code == 1
+    assert f"no Earnest database at {missing}" in result.output
+    assert not missing.exists()
 
 
 def test_an_unusable_database_is_named_without_its_password() -> None:
@@ -197,7 +229,7 @@ def test_worker_settles_on_start_what_fell_due_while_down(database: str, tmp_pat
     quick = TICKET.replace("48h", "1s").replace("24h", "0s")
     run(database, "contracts", "apply", str(write(tmp_path / "quick.yaml", quick)))
     opened = datetime.now(UTC) - timedelta(hours=1)  # due 59 minutes ago, no worker running
-    db = Database(database)
+    db = connect(database)
     [result] = ingest(
         db,
         [{"contract": "ticket_resolved", "outcome": "t-9", "signal": "x", "customer": "acme"}],

@@ -20,12 +20,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from earnest.app import Earnest
 from earnest.demo import CUSTOMERS, Signal, Traffic, remove_database_files, set_up
 from earnest.engine.lifecycle import State
 from earnest.service.deadlines import catch_up
 from earnest.service.ingest import ingest
 from earnest.signals import validate_signal
-from earnest.store.db import Database
+from earnest.store import connect
 from earnest.store.outcomes import load_by_ids
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -83,10 +84,10 @@ def test_stories_are_deterministic_and_every_signal_validates() -> None:
 
 
 def test_the_stories_settle_every_way_through_ingest(tmp_path: Path) -> None:
-    db = Database(str(tmp_path / "demo.db"))
+    db = connect(str(tmp_path / "demo.db"))
     db.migrate()
     try:
-        set_up(db, T0)
+        set_up(Earnest(db, clock=lambda: T0))
         statuses: Counter[str] = Counter()
         clock = FakeClock(T0 + STEP)
 

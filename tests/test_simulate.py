@@ -128,10 +128,12 @@ def test_invalid_lines_are_reported_with_their_number_and_skipped(
     errors = [m.group(2) for m in rows if m]
     assert numbers == [2, 4, 5, 6, 7, 8]
     assert errors[0].startswith("invalid JSON: ")
-    assert errors[1] == "customer: is required on the signal that opens an outcome"
+    assert errors[1] == (
+        "customer: outcome 'b' is not open yet: the signal that opens it needs a customer"
+    )
     assert errors[2].startswith("value: expected true, false, a number, a string or null")
-    assert errors[3] == "id: '1' was already used for a different signal"
-    assert errors[4] == "customer: outcome 'a' belongs to customer 'c1'"
+    assert errors[3] == "id: signal id '1' was already used for a different signal"
+    assert errors[4] == "customer: outcome 'a' belongs to customer 'c1', not 'someone-else'"
     assert errors[5] == "at: is required"
     # The valid lines still ran: a met at 00:01, review until 00:01 next day.
     assert decisions(report) == {"a": ("confirmed", "conditions_met", "0.99")}

@@ -21,11 +21,11 @@ from typing import Any
 import httpx
 import yaml
 
+from earnest.access import Scope
+from earnest.app import Earnest
 from earnest.contract import load_contract
 from earnest.contract.loader import ContractYamlLoader
-from earnest.store.contracts import save_contract
-from earnest.store.db import Database
-from earnest.store.keys import Scope, create_key
+from earnest.service.activity import CLI
 from earnest.timefmt import format_time
 
 log = logging.getLogger(__name__)
@@ -77,14 +77,13 @@ def demo_contract_documents(examples_dir: Path = EXAMPLES_DIR) -> list[dict[str,
     return documents
 
 
-def set_up(db: Database, now: datetime, examples_dir: Path = EXAMPLES_DIR) -> DemoSetup:
-    """Store the demo contracts and create one admin and one ingest key."""
+def set_up(app: Earnest, examples_dir: Path = EXAMPLES_DIR) -> DemoSetup:
+    """Store the demo contracts and create one admin and one ingest key (as ``cli``)."""
     contracts = [load_contract(document) for document in demo_contract_documents(examples_dir)]
-    with db.write() as tx:
-        for contract in contracts:
-            save_contract(tx, contract, now)
-        _, admin_key = create_key(tx, Scope.ADMIN, now, name="demo admin")
-        _, ingest_key = create_key(tx, Scope.INGEST, now, name="demo traffic")
+    for contract in contracts:
+        app.contracts.save(contract, actor=CLI)
+    _, admin_key = app.keys.create(Scope.ADMIN, "demo admin", actor=CLI)
+    _, ingest_key = app.keys.create(Scope.INGEST, "demo traffic", actor=CLI)
     return DemoSetup(admin_key, ingest_key, tuple(c.key for c in contracts))
 
 

@@ -12,7 +12,11 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from earnest.store.codec import dumps
+import msgspec
+
+from earnest.errors import Invalid
+
+_ENCODER = msgspec.json.Encoder(decimal_format="number", order="sorted")
 
 MAX_DEPTH_MESSAGE = "is nested too deeply"
 # Well inside decimal.DefaultContext's Emax of 999,999: rounding a long number to the context's
@@ -21,14 +25,15 @@ MAX_EXPONENT = 999_000
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-class MalformedJson(ValueError):
+class MalformedJson(Invalid):
     """Text that is not one JSON value; ``line`` and ``column`` are 1-based when known."""
 
+    code = "malformed_json"
+
     def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
-        self.message = message if line is None else f"{message} (line {line}, column {column})"
+        super().__init__(message if line is None else f"{message} (line {line}, column {column})")
         self.line = line
         self.column = column
-        super().__init__(self.message)
 
 
 def parse_json(source: bytes | str) -> Any:
@@ -54,8 +59,9 @@ def parse_json(source: bytes | str) -> Any:
 
 
 def dump_json(value: Any) -> bytes:
-    """Canonical JSON bytes: sorted keys, decimals as numbers, times as RFC 3339."""
-    return dumps(value).encode()
+    """Canonical JSON bytes: sorted keys, no spaces, decimals as numbers (never through a
+    float), times as RFC 3339. The store hashes this form (``codec.dumps``)."""
+    return _ENCODER.encode(value)
 
 
 class _Refused(ValueError):

@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from earnest.contract.condition import Value
+from earnest.errors import Invalid
 from earnest.timefmt import format_time, parse_time
 
 MAX_ID = 255
@@ -33,14 +34,16 @@ FIELDS = frozenset({"id", "contract", "outcome", "customer", "signal", "value", 
 NUL = "\x00"  # valid in JSON strings, but PostgreSQL text columns cannot hold it
 
 
-class InvalidSignal(ValueError):
-    """A signal that cannot be accepted. ``code`` is the API error code."""
+class InvalidSignal(Invalid):
+    """A signal that cannot be accepted as sent; ``field`` names the part that is wrong."""
+
+    code = "invalid_signal"
 
     def __init__(self, field: str, message: str, code: str = "invalid_signal") -> None:
-        self.field = field
-        self.message = message
-        self.code = code
-        super().__init__(f"{field}: {message}" if field else message)
+        super().__init__(message, code=code, field=field or None)
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
 
 
 class SignalIn(msgspec.Struct, frozen=True):

@@ -4,19 +4,24 @@ Signals are taken in file order and each is received at its ``at``, except that 
 clock never runs backwards (an earlier ``at`` is received at the clock's time and keeps its
 ``at`` for ordering values). Every deadline fires at its own time, including after the last
 signal, until every outcome has settled. Pure: no clock, no files; the CLI does the I/O.
+
+A signal is admitted by the rules ingest applies (:mod:`earnest.rules`): the same refusals,
+with the same codes and fields (decision 0012).
 """
 
 from __future__ import annotations
 
 import heapq
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from earnest.contract.model import Contract
 from earnest.contract.money import format_amount
-from earnest.engine import DeadlineReached, Decision, Open, Outcome, Signal, State, decide
-from earnest.signals import InvalidSignal, SignalIn
+from earnest.engine import Credit, DeadlineReached, Decision, Open, Outcome, Signal, State, decide
+from earnest.rules import UnknownContract, refuse_customer, refuse_opening, reused_id
+from earnest.signals import SignalIn
 from earnest.timefmt import format_time
 
 
@@ -29,48 +34,43 @@ class Simulation:
         self.clock: datetime | None = None
         self.outcomes: dict[str, Outcome] = {}
         self._seen_ids: dict[str, str] = {}
+        self.credits: dict[str, list[Credit]] = {}
         self._timers: list[tuple[datetime, int, str]] = []
         self._order = 0
 
     def feed(self, signal: SignalIn) -> None:
-        """Receive one signal at max(clock, at). Raises InvalidSignal for a refused signal."""
+        """Receive one signal at max(clock, at). Raises the rules' refusal (an
+        :class:`~earnest.errors.EarnestError`) for a refused signal."""
         assert signal.at is not None, "simulated signals carry their own time"
         if signal.contract != self.contract.key:
-            raise InvalidSignal(
-                "contract",
-                f"this simulation runs contract {self.contract.key!r}, not {signal.contract!r}",
-                "unknown_contract",
-            )
+            raise UnknownContract(signal.contract)  # the only contract here is the one run
         if signal.id is not None:
             previous = self._seen_ids.get(signal.id)
             if previous is not None:
-                if previous != signal.fingerprint():
-                    raise InvalidSignal(
-                        "id",
-                        f"{signal.id!r} was already used for a different signal",
-                        "idempotency_conflict",
-                    )
+                reuse = reused_id(signal.id, signal.fingerprint(), previous)
+                if reuse != "duplicate":
+                    raise reuse
                 return
         now = signal.at if self.clock is None else max(self.clock, signal.at)
-        self.run_until(now)
         outcome = self.outcomes.get(signal.outcome)
         if outcome is None:
-            if signal.customer is None:
-                raise InvalidSignal(
-                    "customer", "is required on the signal that opens an outcome", "invalid_signal"
-                )
+            refused = refuse_opening(signal.contract, signal.outcome, signal.customer, False)
+            if refused is not None:
+                raise refused
+            assert signal.customer is not None
+            self.run_until(now)
             opened = decide(
                 None,
                 Open(self.contract, self.contract_version, signal.outcome, signal.customer),
                 now,
             )
             outcome = self._apply(opened)
-        elif signal.customer is not None and signal.customer != outcome.customer:
-            raise InvalidSignal(
-                "customer",
-                f"outcome {signal.outcome!r} belongs to customer {outcome.customer!r}",
-                "customer_mismatch",
-            )
+        else:
+            mismatch = refuse_customer(signal.outcome, outcome.customer, signal.customer)
+            if mismatch is not None:
+                raise mismatch
+            self.run_until(now)
+            outcome = self.outcomes[signal.outcome]
         if signal.id is not None:
             self._seen_ids[signal.id] = signal.fingerprint()
         event = Signal(signal.signal, signal.value, signal.at, signal.id, signal.data)
@@ -96,6 +96,8 @@ class Simulation:
         """Keep the decided outcome (it carries its charge and credits) and set its timer."""
         outcome = decision.outcome
         self.outcomes[outcome.ref] = outcome
+        if decision.effects.credits:
+            self.credits.setdefault(outcome.ref, []).extend(decision.effects.credits)
         deadline = decision.effects.deadline
         if deadline is not None:
             self._order += 1
@@ -113,22 +115,22 @@ class Simulation:
     def report(self) -> dict[str, Any]:
         """The ``--json`` document."""
         return {
-            "outcomes": [_outcome_json(o) for o in self.outcomes.values()],
+            "outcomes": [
+                _outcome_json(o, self.credits.get(o.ref, ())) for o in self.outcomes.values()
+            ],
             "revenue": {
                 code: format_amount(amount, code) for code, amount in self.revenue().items()
             },
         }
 
 
-def _outcome_json(o: Outcome) -> dict[str, Any]:
-    charge = (
-        {
-            "amount": format_amount(o.charged, o.contract.price.currency),
-            "currency": o.contract.price.currency,
-        }
-        if o.state is State.CONFIRMED and o.charged is not None
-        else None
-    )
+def _outcome_json(o: Outcome, credits: Sequence[Credit]) -> dict[str, Any]:
+    """An outcome as the report lists it: with its charge, every credit against it and what
+    stays billed (``net``), so the outcomes add up to the revenue."""
+    currency = o.contract.price.currency
+    charged = o.charged if o.state is State.CONFIRMED else None
+    charge = None if charged is None else {"amount": format_amount(charged, currency),
+                                           "currency": currency}  # fmt: skip
     return {
         "outcome": o.ref,
         "customer": o.customer,
@@ -137,6 +139,17 @@ def _outcome_json(o: Outcome) -> dict[str, Any]:
         "opened_at": format_time(o.opened_at),
         "settled_at": format_time(o.settled_at) if o.settled_at else None,
         "charge": charge,
+        "credits": [
+            {
+                "amount": format_amount(c.amount, c.currency),
+                "currency": c.currency,
+                "at": format_time(c.at),
+                "reason": c.reason,
+            }
+            for c in credits
+        ],
+        "net": None if charged is None else format_amount(charged - o.credited, currency),
+        "contested": o.contested,
     }
 
 

@@ -17,9 +17,11 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
+from earnest.access import Scope
 from earnest.api import create_app
-from earnest.store.db import Database
-from earnest.store.keys import Scope, create_key
+from earnest.app import Earnest
+from earnest.store import Database, connect
+from earnest.store.keys import create_key
 from tests.contracts import LANDING, T0
 
 
@@ -76,7 +78,7 @@ def make_keys(db: Database) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "earnest.db"
-    database = Database(str(path))
+    database = connect(str(path))
     database.migrate()
     database.close()
     return path
@@ -86,7 +88,7 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def sqlite_db(migrated_template: Path, tmp_path: Path) -> Iterator[Database]:
     path = tmp_path / "earnest.db"
     shutil.copy(migrated_template, path)
-    database = Database(str(path))
+    database = connect(str(path))
     try:
         yield database
     finally:
@@ -96,7 +98,7 @@ def sqlite_db(migrated_template: Path, tmp_path: Path) -> Iterator[Database]:
 def _api(db: Database) -> Iterator[Api]:
     clock = Clock()
     keys = make_keys(db)
-    with TestClient(app=create_app(db, clock=clock)) as client:
+    with TestClient(app=create_app(Earnest(db, clock=clock))) as client:
         yield Api(client, db, clock, keys)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from earnest.api import create_app
+from earnest.app import Earnest
 from earnest.store.keys import revoke_key
 from tests.api.conftest import Api
 from tests.contracts import T0
@@ -117,7 +118,7 @@ def test_the_matrix_covers_every_route_that_needs_a_key(api: Api) -> None:
     """Authorisation is one app-wide hook: every route with a scope must be in the matrix
     above, with that scope, so a route added without a test (or a hook that replaces the
     app's) is caught."""
-    app = create_app(api.db)
+    app = create_app(Earnest(api.db))
     scoped = [
         (method, _pattern(route.path), handler.opt["scope"].value)
         for route in app.routes

@@ -12,6 +12,7 @@ import pytest
 from litestar import Litestar
 
 from earnest.api import create_app
+from earnest.app import Earnest
 from tests.api.conftest import Api
 from tests.api.test_auth import ENDPOINTS
 
@@ -87,7 +88,7 @@ async def asgi(app: Litestar, headers: list[tuple[bytes, bytes]], chunks: list[b
 
 
 def test_body_too_large_from_content_length_before_reading(api: Api) -> None:
-    app = create_app(api.db, clock=api.clock)
+    app = create_app(Earnest(api.db, clock=api.clock))
     auth = ("Bearer " + api.keys["ingest"]).encode()
     headers = [(b"authorization", auth), (b"content-length", str(16 * MIB + 1).encode())]
     status, body, reads = asyncio.run(asgi(app, headers, [b"{}"]))
@@ -97,7 +98,7 @@ def test_body_too_large_from_content_length_before_reading(api: Api) -> None:
 
 
 def test_chunked_body_over_the_limit_is_413_while_reading(api: Api) -> None:
-    app = create_app(api.db, clock=api.clock)
+    app = create_app(Earnest(api.db, clock=api.clock))
     auth = ("Bearer " + api.keys["ingest"]).encode()
     chunks = [b" " * MIB] * 20
     status, body, reads = asyncio.run(asgi(app, [(b"authorization", auth)], chunks))

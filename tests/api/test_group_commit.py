@@ -14,13 +14,14 @@ from typing import Any, cast
 
 import httpx
 import pytest
-
-from earnest.api import create_app
 from earnest.api.grouping import Answer, GroupCommit
 from earnest.api.views import outcome_json
+
+from earnest.api import create_app
+from earnest.app import Earnest
 from earnest.service.ingest import ingest
+from earnest.store import Database, Tx, connect
 from earnest.store.codec import to_us
-from earnest.store.db import Database, Tx
 from tests.api.conftest import Api, Clock, _api
 
 Outcome = tuple[str, str | None, Any]
@@ -42,7 +43,7 @@ def twin(migrated_template: Path, tmp_path: Path) -> Iterator[Api]:
     """A second API on its own fresh store, for the one-after-the-other reference run."""
     path = tmp_path / "twin.db"
     shutil.copy(migrated_template, path)
-    db = Database(str(path))
+    db = connect(str(path))
     try:
         yield from _api(db)
     finally:
@@ -221,7 +222,7 @@ def test_a_failed_commit_is_a_500_for_the_request(
 
 async def post_all(app_api: Api, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
     """POST every body at once, on one event loop, to a second app over the same store."""
-    app = create_app(app_api.db, clock=app_api.clock)
+    app = create_app(Earnest(app_api.db, clock=app_api.clock))
     transport = httpx.ASGITransport(app=cast(Any, app))  # Litestar's scope types are narrower
     async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://t") as http:
         headers = app_api.headers("ingest")

@@ -10,6 +10,7 @@ import pytest
 
 from earnest.api import create_app, schemas
 from earnest.api.openapi import OPERATIONS, document
+from earnest.app import Earnest
 from tests.api.conftest import Api
 from tests.api.test_auth import ENDPOINTS, SIGNAL
 
@@ -23,7 +24,7 @@ OUTCOME_PATHS = {
 
 
 def served(api: Api) -> set[tuple[str, str]]:
-    app = create_app(api.db)
+    app = create_app(Earnest(api.db))
     routes: set[tuple[str, str]] = set()
     for route in app.routes:
         path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)

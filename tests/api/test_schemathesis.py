@@ -35,10 +35,12 @@ from schemathesis.checks import (
 )
 from schemathesis.core.parameters import ParameterLocation as Location
 
+from earnest.access import Scope
 from earnest.api import create_app
 from earnest.api.openapi import OPERATIONS
-from earnest.store.db import Database
-from earnest.store.keys import Scope, create_key
+from earnest.app import Earnest
+from earnest.store import Database
+from earnest.store.keys import create_key
 from tests.api.conftest import Clock
 from tests.contracts import LANDING, T0
 
@@ -158,7 +160,7 @@ def test_operation_conforms_to_the_openapi_document(
 ) -> None:
     with sqlite_db.write() as tx:
         admin = create_key(tx, Scope.ADMIN, T0 - timedelta(days=1), "admin")[1]
-    app = create_app(sqlite_db, clock=Clock())
+    app = create_app(Earnest(sqlite_db, clock=Clock()))
     with TestClient(app=app) as client:
         values = _seed(sqlite_db, client, admin)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)

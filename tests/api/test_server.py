@@ -12,9 +12,10 @@ from urllib.parse import quote
 
 import httpx
 
+from earnest.app import Earnest
 from earnest.api.server import serve_http
 from earnest.service.process import HttpServer, run_process
-from earnest.store.db import Database
+from earnest.store import Database
 from tests.api.conftest import make_keys
 from tests.contracts import LANDING
 
@@ -48,8 +49,11 @@ def test_serve_http_until_stopped(sqlite_db: Database) -> None:
     port = free_port()
     stop = threading.Event()
     # The way ``earnest serve`` runs it: the scheduler in a thread, HTTP until ``stop``.
-    http: HttpServer = partial(serve_http, sqlite_db, "127.0.0.1", port)
-    thread = threading.Thread(target=run_process, args=(sqlite_db, http), kwargs={"stop": stop})
+    app = Earnest(sqlite_db)
+    http: HttpServer = partial(serve_http, app, "127.0.0.1", port)
+    thread = threading.Thread(
+        target=run_process, args=(app.scheduler(), http), kwargs={"stop": stop}
+    )
     thread.start()
     base = f"http://127.0.0.1:{port}"
     try:

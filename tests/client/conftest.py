@@ -13,9 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from earnest.app import Earnest
 from earnest.api.server import serve_http
 from earnest.client import Client
-from earnest.store.db import Database
+from earnest.store import Database, connect
 from tests.api.conftest import make_keys
 from tests.contracts import LANDING
 
@@ -42,12 +43,12 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     path: Path = tmp_path_factory.mktemp("client") / "earnest.db"
-    db = Database(str(path))
+    db = connect(str(path))
     db.migrate()
     keys = make_keys(db)
     port = free_port()
     stop = threading.Event()
-    thread = threading.Thread(target=serve_http, args=(db, "127.0.0.1", port, stop))
+    thread = threading.Thread(target=serve_http, args=(Earnest(db), "127.0.0.1", port, stop))
     thread.start()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 10

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from earnest.service.audit import verify_chain
 from earnest.service.replay import replay_verify
+from earnest.store import Database
 from earnest.store.codec import loads, to_us
-from earnest.store.db import Database
 
 SETTLED = ("confirmed", "cancelled")
 

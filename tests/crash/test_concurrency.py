@@ -14,8 +14,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from earnest.service.deadlines import catch_up
+from earnest.store import connect
 from earnest.store.codec import to_us
-from earnest.store.db import Database
 from tests.crash.checks import check_store, read_lines
 from tests.crash.worker import STEP, T0, setup
 
@@ -28,7 +28,7 @@ FAR_FUTURE = T0 + timedelta(days=3650)
 def test_concurrent_writers_settle_and_charge_each_outcome_once(
     pg_url: str, tmp_path: Path
 ) -> None:
-    db = Database(pg_url)
+    db = connect(pg_url)
     setup(db)
     logs = [tmp_path / f"acks-{n}.log" for n in range(PROCESSES)]
     errors = [tmp_path / f"worker-{n}.err" for n in range(PROCESSES)]

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from earnest.service.deadlines import catch_up
-from earnest.store.db import Database
+from earnest.store import connect
 from tests.crash.checks import check_store, read_lines
 from tests.crash.worker import T0, setup
 
@@ -74,7 +74,7 @@ def kill_repeatedly(url: str, tmp_path: Path) -> tuple[int, int]:
 
 
 def crash_and_check(url: str, tmp_path: Path) -> None:
-    db = Database(url)
+    db = connect(url)
     setup(db)
     kills, ready_kills = kill_repeatedly(url, tmp_path)
     assert kills >= KILLS, f"only {kills} kills fit in {BUDGET_S} s"

@@ -31,9 +31,9 @@ from typing import Any
 from earnest.contract import load_contract
 from earnest.service.deadlines import fire_due
 from earnest.service.ingest import ingest
+from earnest.store import Database, connect
 from earnest.store.codec import from_us
 from earnest.store.contracts import save_contract
-from earnest.store.db import Database
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 STEP = timedelta(seconds=3)
@@ -106,7 +106,7 @@ def append_line(path: str, ids: list[str], *, sync: bool) -> None:
 
 
 def run(url: str, logfile: str, seed: str, rounds: int | None) -> None:
-    db = Database(url)
+    db = connect(url)
     setup(db)
     rng = random.Random(seed)
     now = T0 + STEP if rounds is not None else resume_time(db)

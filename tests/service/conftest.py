@@ -23,8 +23,8 @@ from earnest.engine import Scheduled, Settle, decide
 from earnest.service.deadlines import fire_due
 from earnest.service.ingest import ingest
 from earnest.service.recorder import Recorder
+from earnest.store import Database
 from earnest.store.contracts import save_contract
-from earnest.store.db import Database
 from earnest.store.outcomes import load_one
 from tests.contracts import LANDING, T0
 

@@ -6,8 +6,10 @@ import pytest
 from click.testing import CliRunner
 
 from earnest.cli import main
-from earnest.service.history import UnknownOutcome, outcome_history, render_timeline
-from earnest.store.db import Database
+from earnest.rules import UnknownOutcome
+from earnest.service.history import read_history as outcome_history
+from earnest.service.history import render_timeline
+from earnest.store import Database
 from tests.service.conftest import add_credit, rows
 
 O1_TIMELINE = """\

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from earnest.contract import load_contract
-from earnest.service.history import outcome_history
+from earnest.service.history import read_history as outcome_history
 from earnest.service.ingest import ingest
+from earnest.store import Database, connect
 from earnest.store.contracts import save_contract
-from earnest.store.db import Database
 from tests.contracts import LANDING, T0
 from tests.service.conftest import sig
 
@@ -28,7 +28,7 @@ def explanations(db: Database) -> list[str]:
 def test_memoised_explanations_are_the_ones_derived_afresh(filled: Database) -> None:
     first = explanations(filled)
     assert explanations(filled) == first  # from the memo
-    fresh = Database(filled.url)  # same store, empty memo
+    fresh = connect(filled.url)  # same store, empty memo
     try:
         assert explanations(fresh) == first
     finally:
@@ -37,7 +37,7 @@ def test_memoised_explanations_are_the_ones_derived_afresh(filled: Database) -> 
 
 def store(path: Path, conditions: str) -> Database:
     """A store whose ``landing`` v1 has ``conditions``, and one outcome with one check."""
-    db = Database(str(path))
+    db = connect(str(path))
     db.migrate()
     document = LANDING.replace("completed AND score > 3 AND NOT disputed", conditions)
     with db.write() as tx:

@@ -8,8 +8,7 @@ from click.testing import CliRunner
 
 from earnest.cli import main
 from earnest.service.replay import replay_verify
-from earnest.store.codec import money_column
-from earnest.store.db import Database
+from earnest.store import Database
 from tests.service.conftest import add_credit, execute, rows
 
 
@@ -33,7 +32,7 @@ def test_a_tampered_state_is_reported(filled: Database) -> None:
 
 
 def test_a_tampered_ledger_amount_is_reported(filled: Database) -> None:
-    amount = money_column(Decimal("9.99"), filled.dialect)
+    amount = Decimal("9.99") if filled.dialect == "postgresql" else "9.99"
     execute(
         filled,
         "UPDATE ledger SET amount = ?"

@@ -13,14 +13,13 @@ from typing import Any
 import pytest
 
 import earnest.service.deadlines as deadlines_module
-import earnest.service.scheduler as scheduler_module
 from earnest.contract import load_contract
 from earnest.service.deadlines import catch_up, fire_due
 from earnest.service.ingest import ingest
 from earnest.service.scheduler import Scheduler
+from earnest.store import Database, connect
 from earnest.store.codec import from_us
 from earnest.store.contracts import save_contract
-from earnest.store.db import Database
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 REVIEWED = """
@@ -180,8 +179,7 @@ def test_database_errors_are_logged_and_retried(
             raise ConnectionError("the database went away")
         return fire_due(database, now, limit)
 
-    monkeypatch.setattr(deadlines_module, "fire_due", flaky)  # catch-up's firing
-    monkeypatch.setattr(scheduler_module, "fire_due", flaky)  # each later step's
+    monkeypatch.setattr(deadlines_module, "fire_due", flaky)  # every firing of the deadlines source
     scheduler = start(running, db, clock=FakeClock(T0 + timedelta(hours=2)))
     wait_for(lambda: outcome_row(db, "o1")[0] == "confirmed")
     assert scheduler.errors == 3
@@ -194,7 +192,7 @@ def test_database_errors_are_logged_and_retried(
 def test_concurrent_firers_on_postgresql_settle_and_charge_each_outcome_once(
     pg_url: str,
 ) -> None:
-    setup = Database(pg_url)
+    setup = connect(pg_url)
     setup.migrate()
     put(setup, "reviewed", REVIEWED.format(review="1h"))
     count = 60
@@ -209,7 +207,7 @@ def test_concurrent_firers_on_postgresql_settle_and_charge_each_outcome_once(
     errors: list[BaseException] = []
 
     def firer() -> None:
-        own = Database(pg_url)
+        own = connect(pg_url)
         try:
             barrier.wait()
             total = 0

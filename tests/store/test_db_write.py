@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from earnest.store.db import Database
+from earnest.store import Database
 
 COLUMNS = ("id", "name", "email", "billing_day", "created_at")
 UPDATED = ("name", "billing_day")

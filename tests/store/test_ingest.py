@@ -12,10 +12,11 @@ import pytest
 
 from earnest.contract import load_contract
 from earnest.service.deadlines import fire_due
+from earnest.api.errors import status_of
 from earnest.service.ingest import ingest
+from earnest.store import Database
 from earnest.store.codec import from_us, loads
 from earnest.store.contracts import archive_contract, latest_contract, save_contract
-from earnest.store.db import Database
 from tests.contracts import LANDING, T0
 
 
@@ -76,7 +77,7 @@ def test_duplicates_are_answered_and_have_no_effect(db: Database) -> None:
     [conflict] = ingest(db, [sig("o1", "completed", False, customer="acme", id="s1")], T0)
     assert conflict.status == "rejected"
     assert conflict.error is not None
-    assert (conflict.error.status, conflict.error.code, conflict.error.field) == (
+    assert (status_of(conflict.error), conflict.error.code, conflict.error.field) == (
         409, "idempotency_conflict", "id"
     )  # fmt: skip
     assert counts(db) == before
@@ -118,7 +119,7 @@ def test_bad_input_gets_a_precise_error_and_stores_nothing(
     [result] = ingest(db, [item], T0)
     assert result.status == "rejected"
     assert result.error is not None
-    assert (result.error.status, result.error.code, result.error.field) == (status, code, field)
+    assert (status_of(result.error), result.error.code, result.error.field) == (status, code, field)
     assert counts(db) == before
 
 
@@ -128,7 +129,7 @@ def test_another_customer_for_an_existing_outcome_is_refused(db: Database) -> No
     before = counts(db)
     [result] = ingest(db, [sig("o1", "score", 5, customer="globex")], T0)
     assert result.error is not None
-    assert (result.error.status, result.error.code) == (409, "customer_mismatch")
+    assert (status_of(result.error), result.error.code) == (409, "customer_mismatch")
     assert counts(db) == before
 
 
@@ -157,12 +158,14 @@ def test_an_archived_contract_opens_nothing_but_open_outcomes_run_on(db: Databas
     ingest(db, [sig("o1", "completed", customer="acme")], T0)
     with db.write() as tx:
         archive_contract(tx, "landing")
-        assert latest_contract(tx, "landing").archived
+        stored = latest_contract(tx, "landing")
+        assert stored is not None
+        assert stored.archived
     [refused, still] = ingest(
         db, [sig("o2", "completed", customer="acme"), sig("o1", "score", 5)], minutes(1)
     )
     assert refused.error is not None
-    assert (refused.error.status, refused.error.code) == (409, "contract_archived")
+    assert (status_of(refused.error), refused.error.code) == (409, "contract_archived")
     assert still.status == "accepted"
 
 

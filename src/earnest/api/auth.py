@@ -8,16 +8,13 @@ so reads do not take the write lock.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
-from earnest.api.common import AnyRequest, database, in_thread, now
-from earnest.api.errors import ApiError
+from earnest.api.common import AnyRequest, earnest, now
+from earnest.errors import Forbidden, Unauthorized
+from earnest.service.keys import Scope
 from earnest.signals import NUL
-from earnest.store.db import Database
-from earnest.store.keys import ApiKey, Scope, authenticate, touch
 
-TOUCH_EVERY = timedelta(minutes=1)
 MAX_HEADER = 512
 
 
@@ -38,33 +35,21 @@ async def authorize(connection: AnyRequest) -> None:
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(header) > MAX_HEADER or NUL in token:
-        raise ApiError(401, "unauthorized", "send an API key as 'Authorization: Bearer <key>'")
-    db = database(connection)
-    if db.dialect == "sqlite":
-        # A one-row read by primary key never waits in WAL mode (readers do not block on the
-        # writer): done here, it costs less than the hop to a store thread and back.
-        key = _look_up(db, token)
+        raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
+    app = earnest(connection)
+    if app.reads_never_wait:
+        # A one-row read by primary key never waits in WAL mode: done here, it costs less
+        # than the hop to a store thread and back.
+        key = app.keys.authenticate(token)
     else:
-        key = await in_thread(connection, _look_up, db, token)
+        key = await app.read(lambda: app.keys.authenticate(token))
     if key is None:
-        raise ApiError(401, "unauthorized", "unknown or revoked API key")
+        raise Unauthorized("unknown or revoked API key")
     moment = now(connection)
-    if key.last_used_at is None or moment - key.last_used_at >= TOUCH_EVERY:
-        await in_thread(connection, _touch, db, key.id, moment)  # used, even if refused below
+    if app.keys.needs_touch(key, moment):
+        await app.write(lambda: app.keys.touch(key.id, moment))  # used, even if refused below
     if key.scope is not Scope.ADMIN and key.scope is not needed:
-        raise ApiError(
-            403,
-            "forbidden",
-            f"this key has scope {key.scope.value!r}; this request needs {needed.value!r}",
+        raise Forbidden(
+            f"this key has scope {key.scope.value!r}; this request needs {needed.value!r}"
         )
     connection.state.key = key
-
-
-def _look_up(db: Database, token: str) -> ApiKey | None:
-    with db.autocommit() as tx:  # one SELECT, on every request: no snapshot needed
-        return authenticate(tx, token)
-
-
-def _touch(db: Database, ident: str, moment: datetime) -> None:
-    with db.write() as tx:
-        touch(tx, ident, moment)

@@ -8,50 +8,44 @@ import hashlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote_to_bytes
 
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 
-from earnest.api.errors import JSON, ApiError
-from earnest.api.workers import Workers
-from earnest.jsonio import MalformedJson, dump_json, parse_json
-from earnest.service.ingest import Problem
+from earnest.api.errors import JSON, no_route
+from earnest.app import Earnest
+from earnest.errors import Invalid, NotFound
+from earnest.jsonio import dump_json, parse_json
+from earnest.service.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
 from earnest.signals import NUL, nul_field
-from earnest.store.db import Database
 
 T = TypeVar("T")
 AnyRequest = Request[Any, Any, Any]
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 1000
-
-
 Connection = ASGIConnection[Any, Any, Any, Any]
 
 
-def database(request: Connection) -> Database:
-    db: Database = request.app.state.db
-    return db
+def earnest(request: Connection) -> Earnest:
+    """The application this API serves."""
+    app: Earnest = request.app.state.earnest
+    return app
 
 
 def now(request: Connection) -> datetime:
-    clock: Callable[[], datetime] = request.app.state.clock
-    return clock()
+    return earnest(request).clock()
 
 
-async def in_thread(request: Connection, function: Callable[..., T], *args: Any) -> T:
-    """Run a store call on one of the API's store threads: the drivers are synchronous."""
-    workers: Workers = request.app.state.workers
-    return await workers.run(partial(function, *args))
+def actor(request: Connection) -> str:
+    """Who acts: the request's API key (authorization has checked it)."""
+    return str(request.state.key.id)
 
 
 def path_param(request: AnyRequest, name: str) -> str:
     """A path segment as the router matched it (handlers read them here, untyped)."""
     value = str(request.path_params[name])
     if NUL in value:
-        raise ApiError(404, "not_found", "no resource has U+0000 in its name")
+        raise NotFound("no resource has U+0000 in its name")
     return value
 
 
@@ -60,7 +54,7 @@ def refuse_nul(body: Mapping[str, Any], code: str = "invalid_field") -> None:
     (``data`` and values nested deeper are stored as escaped JSON and may hold it)."""
     field = nul_field(body)
     if field is not None:
-        raise ApiError(422, code, f"{field} must not contain the character U+0000", field)
+        raise Invalid(f"{field} must not contain the character U+0000", code=code, field=field)
 
 
 def raw_segments(request: AnyRequest, prefix: str) -> list[str]:
@@ -69,19 +63,14 @@ def raw_segments(request: AnyRequest, prefix: str) -> list[str]:
     may hold ``/`` are read from ``scope["raw_path"]``. 404 when a segment is not UTF-8."""
     raw: bytes = request.scope.get("raw_path") or quote(request.scope["path"]).encode()
     if not raw.startswith(prefix.encode()):
-        raise ApiError(404, "not_found", f"no route {request.url.path!r}")
+        raise no_route(request)
     try:
         segments = [unquote_to_bytes(part).decode() for part in raw[len(prefix) :].split(b"/")]
     except UnicodeDecodeError:
-        raise ApiError(404, "not_found", "the path is not percent-encoded UTF-8") from None
+        raise NotFound("the path is not percent-encoded UTF-8") from None
     if any(NUL in segment for segment in segments):
-        raise ApiError(404, "not_found", "no resource has U+0000 in its name")
+        raise NotFound("no resource has U+0000 in its name")
     return segments
-
-
-def refusal(problem: Problem) -> ApiError:
-    """A service's refusal as the API reports it."""
-    return ApiError(problem.status, problem.code, problem.message, problem.field)
 
 
 def answer(body: Any, status: int = 200) -> Response[bytes]:
@@ -92,21 +81,18 @@ async def json_body(request: AnyRequest) -> Any:
     """The body as JSON (numbers as Decimal); 400 ``malformed_json`` when it is not."""
     raw = await request.body()
     if not raw.strip():
-        raise ApiError(400, "malformed_json", "the request body is empty; expected JSON")
-    try:
-        return parse_json(raw)
-    except MalformedJson as error:
-        raise ApiError(400, "malformed_json", error.message) from None
+        raise Invalid("the request body is empty; expected JSON", code="malformed_json")
+    return parse_json(raw)  # MalformedJson names the line and column
 
 
 async def json_object(request: AnyRequest, fields: frozenset[str]) -> Mapping[str, Any]:
     """A JSON object body holding only ``fields``."""
     body = await json_body(request)
     if not isinstance(body, dict):
-        raise ApiError(422, "invalid_body", "the request body must be a JSON object")
+        raise Invalid("the request body must be a JSON object", code="invalid_body")
     for name in body:
         if name not in fields:
-            raise ApiError(422, "unknown_field", f"unknown field {name!r}", name)
+            raise Invalid(f"unknown field {name!r}", code="unknown_field", field=name)
     refuse_nul(body)
     return body
 
@@ -117,16 +103,14 @@ def text_field(
     value = body.get(name)
     if value is None:
         if required:
-            raise ApiError(422, "invalid_field", f"{name} is required", name)
+            raise Invalid(f"{name} is required", field=name)
         return None
     if not isinstance(value, str):
-        raise ApiError(422, "invalid_field", f"{name} must be a string", name)
+        raise Invalid(f"{name} must be a string", field=name)
     if not value.strip():
-        raise ApiError(422, "invalid_field", f"{name} must not be empty", name)
+        raise Invalid(f"{name} must not be empty", field=name)
     if len(value) > limit:
-        raise ApiError(
-            422, "invalid_field", f"{name} is {len(value)} characters; at most {limit}", name
-        )
+        raise Invalid(f"{name} is {len(value)} characters; at most {limit}", field=name)
     return value
 
 
@@ -138,9 +122,10 @@ def limit_param(request: AnyRequest) -> int:
     if raw is None:
         return DEFAULT_LIMIT
     if not raw.isascii() or not raw.isdigit() or len(raw) > 6 or not 1 <= int(raw) <= MAX_LIMIT:
-        raise ApiError(
-            422, "invalid_limit", f"limit must be a whole number from 1 to {MAX_LIMIT}", "limit"
-        )
+        raise Invalid(
+            f"limit must be a whole number from 1 to {MAX_LIMIT}", code="invalid_limit",
+            field="limit",
+        )  # fmt: skip
     return int(raw)
 
 
@@ -184,8 +169,8 @@ def cursor_param(request: AnyRequest, kind: str, *types: type) -> list[Any] | No
     return after
 
 
-def bad_cursor() -> ApiError:
-    return ApiError(422, "invalid_cursor", "cursor is not one this list handed out", "cursor")
+def bad_cursor() -> Invalid:
+    return Invalid("cursor is not one this list handed out", code="invalid_cursor", field="cursor")
 
 
 def _position(value: object) -> int | str:
@@ -196,5 +181,7 @@ def _position(value: object) -> int | str:
     raise ValueError("position")
 
 
-def page(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
-    return {"items": items, "next_cursor": next_cursor}
+def page(kind: str, found: Page[T], render: Callable[[T], Any]) -> dict[str, Any]:
+    """A list's answer: the items rendered, and the cursor of the next page (or null)."""
+    cursor = None if found.after is None else encode_cursor(kind, list(found.after))
+    return {"items": [render(item) for item in found.items], "next_cursor": cursor}

@@ -12,7 +12,7 @@ from typing import Any
 
 from earnest.api.contracts import MAX_VERSION
 from earnest.api.schemas import components
-from earnest.store.keys import Scope
+from earnest.service.keys import Scope
 
 JSON = "application/json"
 YAML = "application/yaml"

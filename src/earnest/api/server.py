@@ -1,11 +1,13 @@
 """Serving the API with uvicorn (uvloop, httptools) until a stop event is set.
 
 Fits :data:`earnest.service.process.HttpServer` through ``functools.partial``:
-``run_process(db, http=partial(serve_http, db, host, port))``.
+``run_process(scheduler, http=partial(serve_http, earnest, host, port))``. The port is bound
+before anything is printed or started (:func:`bind`), so a port in use is one clear error.
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +16,8 @@ from typing import Any
 import uvicorn
 
 from earnest.api.app import create_app
-from earnest.store.db import Database
+from earnest.app import Earnest
+from earnest.errors import Unavailable
 
 
 class _Server(uvicorn.Server):
@@ -46,10 +49,46 @@ def uvicorn_config(app: Any, host: str, port: int) -> uvicorn.Config:
         lifespan="on",
         access_log=False,
         log_level="warning",
+        log_config=None,  # its records go to the root logger, in the process's one format
         timeout_graceful_shutdown=30,
     )
 
 
-def serve_http(db: Database, host: str, port: int, stop: threading.Event) -> None:
-    """Serve until ``stop`` is set; requests in flight finish before it returns."""
-    _Server(uvicorn_config(create_app(db), host, port), stop).run()
+class PortInUse(Unavailable):
+    code = "port_in_use"
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        super().__init__(f"cannot listen on {host}:{port}: {reason}", field="port")
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port``; :class:`PortInUse` names the address if not."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as error:
+        raise PortInUse(host, port, error.strerror or str(error)) from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as error:
+        sock.close()
+        raise PortInUse(host, port, error.strerror or str(error)) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve_http(
+    earnest: Earnest,
+    host: str,
+    port: int,
+    stop: threading.Event,
+    *,
+    sock: socket.socket | None = None,
+) -> None:
+    """Serve until ``stop`` is set; requests in flight finish before it returns. ``sock``,
+    when given, is already bound (by :func:`bind`) to ``host:port``."""
+    server = _Server(uvicorn_config(create_app(earnest), host, port), stop)
+    server.run(sockets=None if sock is None else [sock])

@@ -1,7 +1,6 @@
-"""The ``earnest`` command: one group, its subcommands in the modules beside this one."""
+"""The ``earnest`` command: one group (:mod:`earnest.cli.base`), its subcommands in the
+modules beside it, each imported only when it runs."""
 
-from earnest.cli import audit, contracts, keys, processes, simulate
-from earnest.cli import demo as demo
 from earnest.cli.base import main
 
-__all__ = ["audit", "contracts", "keys", "main", "processes", "simulate"]
+__all__ = ["main"]

@@ -1,66 +1,134 @@
-"""The ``earnest`` group and what its commands share: the ``--database`` option."""
+"""The ``earnest`` group and what its commands share: lazy loading, ``--database``, errors.
+
+Start-up stays fast (``earnest --help`` imports no database driver, no web framework and no
+Alembic): each command's module is imported only when that command runs, and the group's
+help lists them from :data:`COMMANDS` without importing them.
+"""
 
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from earnest import __version__
-from earnest.store.db import Database, redact
+
+if TYPE_CHECKING:
+    from earnest.app import Earnest
 
 DATABASE_ENV = "EARNEST_DATABASE_URL"
 DEFAULT_DATABASE = "./earnest.db"
 
+# name -> (module, attribute, one-line help): the help is here so ``--help`` imports nothing.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "serve": ("earnest.cli.processes", "serve", "Run the API and scheduler until stopped."),
+    "worker": ("earnest.cli.processes", "worker", "Run the scheduler without HTTP."),
+    "demo": ("earnest.cli.demo", "demo", "Serve a fresh demo database with live traffic."),
+    "signal": ("earnest.cli.processes", "signal_command", "Send one signal."),
+    "contracts": ("earnest.cli.contracts", "contracts", "Manage contracts from files."),
+    "keys": ("earnest.cli.keys", "keys", "Manage API keys."),
+    "history": ("earnest.cli.audit", "history", "Print an outcome's history."),
+    "audit": ("earnest.cli.audit", "audit", "Prove the hash chains intact."),
+    "replay": ("earnest.cli.audit", "replay", "Rebuild every outcome and compare."),
+    "simulate": ("earnest.cli.simulate", "simulate", "Run signals through a contract."),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when they run, not when it starts."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = COMMANDS.get(cmd_name)
+        if found is None:
+            return None
+        module, attribute, _ = found
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command), f"{module}.{attribute} is not a command"
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="earnest")
-def main() -> None:
+@click.option(
+    "--database",
+    "database_url",
+    envvar=DATABASE_ENV,
+    default=DEFAULT_DATABASE,
+    show_default=True,
+    metavar="URL",
+    help=f"A SQLite file path or postgresql://… URL (env {DATABASE_ENV}).",
+)
+@click.pass_context
+def main(ctx: click.Context, database_url: str) -> None:
     """Earnest: outcome-based billing. Contracts in, signals in, exact bills out."""
+    ctx.obj = {"database_url": database_url}
 
 
-def with_database(command: Callable[..., None]) -> Callable[..., None]:
-    """Add ``--database URL`` (or ``$EARNEST_DATABASE_URL``); pass the command a migrated
-    :class:`Database` as ``db``. Messages never show the URL's password."""
-
-    @click.option(
+def database_option(command: Callable[..., None]) -> Callable[..., None]:
+    """``--database URL`` after the subcommand too (it wins over the group's)."""
+    return click.option(
         "--database",
         "database_url",
-        envvar=DATABASE_ENV,
-        default=DEFAULT_DATABASE,
-        show_default=True,
+        default=None,
         metavar="URL",
         help=f"A SQLite file path or postgresql://… URL (env {DATABASE_ENV}).",
-    )
-    @functools.wraps(command)
-    def with_db(database_url: str, **kwargs: Any) -> None:
-        db = open_database(database_url)
-        try:
-            command(db=db, **kwargs)
-        finally:
-            db.close()
-
-    return with_db
+    )(command)
 
 
-def open_database(url: str) -> Database:
-    """The database at ``url``, migrated to the latest schema; exit 1 with a clear message."""
+def with_app(*, creates: bool = True) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Pass the command the application over ``--database`` as ``app``, schema upgraded.
+
+    ``creates=False`` for commands that only read: a database that does not exist is an
+    error naming it (exit 1), never created empty. Messages never show a password."""
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        @database_option
+        @functools.wraps(command)
+        def with_application(database_url: str | None, **kwargs: Any) -> None:
+            url = database_url or click.get_current_context().find_root().obj["database_url"]
+            app = open_app(url, create=creates)
+            try:
+                command(app=app, **kwargs)
+            finally:
+                app.close()
+
+        return with_application
+
+    return decorate
+
+
+def open_app(url: str, *, create: bool = True) -> Earnest:
+    """The application over the database at ``url``; exit 1 with a clear message."""
+    from earnest.bootstrap import MissingDatabase, build  # noqa: PLC0415
+    from earnest.store import redact  # noqa: PLC0415
+
     try:
-        db = Database(url)
-        db.migrate()
+        return build(url, create=create)
+    except MissingDatabase as error:
+        fail(error.message)
     except Exception as error:  # any driver's connection error: say which database, briefly
         reason = _scrub(str(error).strip().splitlines()[0] if str(error).strip() else "", url)
         click.echo(f"earnest: cannot open database {redact(url)}: {reason}", err=True)
         sys.exit(1)
-    return db
 
 
 def _scrub(text: str, url: str) -> str:
     """``text`` without the password of ``url``, should a driver's message repeat it."""
+    from earnest.store import redact  # noqa: PLC0415
+
     redacted = redact(url)
     if redacted == url:
         return text.replace(url, redacted)
@@ -74,10 +142,16 @@ def fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 def log_to_stderr() -> None:
-    """INFO logs of Earnest's own processes on stderr; libraries only when they warn."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    """INFO logs of Earnest's own processes on stderr, in one format for every logger
+    (uvicorn's included); libraries only when they warn."""
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, force=True)
     for noisy in ("alembic", "httpx"):  # a line per migration step, per request
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        server_log = logging.getLogger(name)
+        server_log.handlers.clear()  # uvicorn's own handlers print in its own format
+        server_log.propagate = True

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,24 +12,20 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from earnest.api.views import contract_json
-from earnest.cli.base import fail, main, with_database
+from earnest.app import Earnest
+from earnest.cli.base import fail, with_app
 from earnest.contract import Contract, ContractError, format_duration
 from earnest.files import load_contract_file
-from earnest.store.contracts import (
-    StoredContract,
-    UnknownContract,
-    archive_contract,
-    contract_version,
-    latest_contract,
-    list_contracts,
-    save_contract,
-)
-from earnest.store.db import Database
+from earnest.rules import UnknownContract
+from earnest.service.activity import CLI
+from earnest.service.contracts import StoredContract
+from earnest.service.views import contract_json
 from earnest.timefmt import format_time
 
+PAGE = 1000
 
-@main.group()
+
+@click.group()
 def contracts() -> None:
     """Manage contracts from YAML or JSON files."""
 
@@ -70,8 +65,8 @@ def contracts_validate(files: tuple[Path, ...]) -> None:
 
 @contracts.command("apply")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@with_database
-def contracts_apply(db: Database, files: tuple[Path, ...]) -> None:
+@with_app()
+def contracts_apply(app: Earnest, files: tuple[Path, ...]) -> None:
     """Validate and save contract FILES: a changed contract becomes a new version.
 
     An invalid file is reported with its errors and saves nothing; the others are still
@@ -79,8 +74,7 @@ def contracts_apply(db: Database, files: tuple[Path, ...]) -> None:
     """
     console = Console(highlight=False, soft_wrap=True)  # paths and carets never wrap
     for path, contract in _valid_files(files, console, ": invalid, nothing saved"):
-        with db.write() as tx:
-            stored, created = save_contract(tx, contract, datetime.now(UTC))
+        stored, created = app.contracts.save(contract, actor=CLI)
         what = (
             f"created version {stored.version}"
             if created
@@ -90,11 +84,14 @@ def contracts_apply(db: Database, files: tuple[Path, ...]) -> None:
 
 
 @contracts.command("list")
-@with_database
-def contracts_list(db: Database) -> None:
+@with_app(creates=False)
+def contracts_list(app: Earnest) -> None:
     """List every contract at its latest version."""
-    with db.read() as tx:
-        stored = list_contracts(tx)
+    page = app.contracts.list(limit=PAGE)
+    stored = list(page.items)
+    while page.after is not None:
+        page = app.contracts.list(limit=PAGE, after=page.after)
+        stored += page.items
     if not stored:
         click.echo("no contracts yet: add one with `earnest contracts apply FILE`")
         return
@@ -118,14 +115,13 @@ def contracts_list(db: Database) -> None:
     "--version", "version", type=click.IntRange(min=1), help="One version (default: latest)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the contract as JSON.")
-@with_database
-def contracts_show(db: Database, key: str, version: int | None, as_json: bool) -> None:
+@with_app(creates=False)
+def contracts_show(app: Earnest, key: str, version: int | None, as_json: bool) -> None:
     """Show contract KEY (its latest version, or --version N)."""
     try:
-        with db.read() as tx:
-            stored = (
-                latest_contract(tx, key) if version is None else contract_version(tx, key, version)
-            )
+        stored = (
+            app.contracts.latest(key) if version is None else app.contracts.version(key, version)
+        )
     except UnknownContract as error:
         fail(str(error))
     document = _contract_document(stored)
@@ -145,12 +141,11 @@ def contracts_show(db: Database, key: str, version: int | None, as_json: bool) -
 
 @contracts.command("archive")
 @click.argument("key")
-@with_database
-def contracts_archive(db: Database, key: str) -> None:
+@with_app()
+def contracts_archive(app: Earnest, key: str) -> None:
     """Archive contract KEY: it opens no new outcomes; open ones run to their end."""
     try:
-        with db.write() as tx:
-            stored = archive_contract(tx, key)
+        stored = app.contracts.archive(key, actor=CLI)
     except UnknownContract as error:
         fail(str(error))
     click.echo(f"{key}: archived (latest version {stored.version})")

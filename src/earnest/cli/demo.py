@@ -14,8 +14,8 @@ from urllib.parse import quote
 
 import click
 
-from earnest.api.server import serve_http
-from earnest.cli.base import fail, log_to_stderr, main, open_database
+from earnest.api.server import bind, serve_http
+from earnest.cli.base import fail, log_to_stderr, open_app
 from earnest.demo import (
     CUSTOMERS,
     WINDOWS,
@@ -26,15 +26,16 @@ from earnest.demo import (
     set_up,
     wait_until_healthy,
 )
+from earnest.errors import EarnestError
 from earnest.service.process import run_process
-from earnest.store.db import normalise_url
+from earnest.store import normalise_url
 
 DEFAULT_DEMO_DATABASE = "./earnest-demo.db"
 _TRY_CONTRACT = "code_shipped"
 _TRY_OUTCOME = "acme/api#try-1"  # a reference with "/" and "#", to show percent-encoding
 
 
-@main.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface for the HTTP API.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
@@ -62,9 +63,13 @@ def demo(host: str, port: int, path: str, rate: float) -> None:
         remove_database_files(Path(file))
     except (ValueError, OSError) as error:
         fail(str(error))
-    db = open_database(file)
     try:
-        setup = set_up(db, datetime.now(UTC))
+        sock = bind(host, port)  # first: a port in use is one error line, before any banner
+    except EarnestError as error:
+        fail(error.message)
+    app = open_app(file)
+    try:
+        setup = set_up(app)
         base_url = f"http://{host}:{port}"
         _print_banner(base_url, file, setup, rate)
         stop = threading.Event()
@@ -73,12 +78,13 @@ def demo(host: str, port: int, path: str, rate: float) -> None:
         )
         traffic.start()
         try:
-            run_process(db, http=functools.partial(serve_http, db, host, port), stop=stop)
+            http = functools.partial(serve_http, app, host, port, sock=sock)
+            run_process(app.scheduler(), http=http, stop=stop)
         finally:
             stop.set()
             traffic.join()
     finally:
-        db.close()
+        app.close()
     click.echo("earnest demo: stopped")
 
 

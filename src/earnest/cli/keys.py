@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import click
 from rich.console import Console
 from rich.table import Table
 
-from earnest.cli.base import fail, main, with_database
-from earnest.store.db import Database
-from earnest.store.keys import Scope, create_key, list_keys, revoke_key
+from earnest.app import Earnest
+from earnest.cli.base import fail, with_app
+from earnest.errors import EarnestError
+from earnest.service.activity import CLI
+from earnest.service.keys import Scope
 from earnest.timefmt import format_time
 
+PAGE = 1000
 
-@main.group()
+
+@click.group()
 def keys() -> None:
     """Manage API keys (shown once, stored only as hashes)."""
 
@@ -27,21 +29,24 @@ def keys() -> None:
     help="ingest: send signals and open outcomes; read: every GET; admin: everything.",
 )
 @click.option("--name", help="A label to recognise the key by.")
-@with_database
-def keys_create(db: Database, scope: str, name: str | None) -> None:
+@with_app()
+def keys_create(app: Earnest, scope: str, name: str | None) -> None:
     """Create a key. The key itself is printed once, as the last line."""
-    with db.write() as tx:
-        record, key = create_key(tx, Scope(scope), datetime.now(UTC), name)
+    record, key = app.keys.create(Scope(scope), name, actor=CLI)
     click.echo(f"created {record.scope} key {record.id}; it is shown only now:", err=True)
     click.echo(key)
 
 
 @keys.command("list")
-@with_database
-def keys_list(db: Database) -> None:
+@with_app(creates=False)
+def keys_list(app: Earnest) -> None:
     """List keys: id, scope, name, created, last used, revoked (never the key itself)."""
-    with db.read() as tx:
-        found = list_keys(tx)
+    found = []
+    page = app.keys.list(limit=PAGE)
+    found += page.items
+    while page.after is not None:
+        page = app.keys.list(limit=PAGE, after=page.after)
+        found += page.items
     table = Table()
     for column in ("id", "scope", "name", "created", "last used", "revoked"):
         table.add_column(column)
@@ -59,11 +64,11 @@ def keys_list(db: Database) -> None:
 
 @keys.command("revoke")
 @click.argument("key_id")
-@with_database
-def keys_revoke(db: Database, key_id: str) -> None:
+@with_app()
+def keys_revoke(app: Earnest, key_id: str) -> None:
     """Revoke KEY_ID: it stops working at once."""
-    with db.write() as tx:
-        revoked = revoke_key(tx, key_id, datetime.now(UTC))
-    if revoked is None:
+    try:
+        app.keys.revoke(key_id, actor=CLI)
+    except EarnestError:
         fail(f"no key with id {key_id!r}")
     click.echo(f"revoked {key_id}")

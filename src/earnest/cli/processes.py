@@ -4,25 +4,26 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import click
 
-from earnest.api.server import serve_http
-from earnest.cli.base import fail, log_to_stderr, main, with_database
+from earnest.api.server import bind, serve_http
+from earnest.app import Earnest
+from earnest.cli.base import fail, log_to_stderr, with_app
 from earnest.contract.condition import Value
 from earnest.contract.money import format_amount
 from earnest.engine import Outcome
+from earnest.errors import EarnestError
 from earnest.jsonio import MalformedJson, parse_json
-from earnest.service.ingest import ingest
 from earnest.service.process import run_process, tune_gc
-from earnest.store.db import Database, redact
+from earnest.store import redact
 from earnest.timefmt import format_time
 
 
-@main.command("signal")
+@click.command("signal")
 @click.option("--contract", required=True, help="The contract key.")
 @click.option("--outcome", required=True, help="The vendor's reference for the unit of work.")
 @click.option("--signal", "name", required=True, help="The signal name.")
@@ -31,10 +32,10 @@ from earnest.timefmt import format_time
 @click.option("--at", help="When it happened, RFC 3339 (default: now).")
 @click.option("--id", "ident", help="Idempotency key.")
 @click.option("--data", help="A JSON object kept for the audit trail.")
-@with_database
+@with_app()
 def signal_command(  # click passes every option by name
     *,
-    db: Database,
+    app: Earnest,
     contract: str,
     outcome: str,
     name: str,
@@ -55,15 +56,20 @@ def signal_command(  # click passes every option by name
             raw["data"] = parse_json(data)
         except MalformedJson as error:
             fail(f"invalid_signal: --data is not JSON: {error} (field: data)")
-    [result] = ingest(db, [raw], datetime.now(UTC))
-    if result.status == "rejected":
-        assert result.error is not None
-        problem = result.error
-        where = f" (field: {problem.field})" if problem.field else ""
-        fail(f"{problem.code}: {problem.message}{where}")
+    result = app.signals.send(raw).result  # through the writer, like every signal
+    if result.error is not None:
+        fail(describe(result.error))
     click.echo(f"{result.status}: {contract} / {outcome}")
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if result.outcome is not None:
         _print_outcome(result.outcome)
+
+
+def describe(error: EarnestError) -> str:
+    """One line for the terminal: ``code: message (field: name)``."""
+    where = f" (field: {error.field})" if error.field else ""
+    return f"{error.code}: {error.message}{where}"
 
 
 def _value_option(text: str) -> Any:
@@ -112,28 +118,34 @@ def _show_value(value: Value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-@main.command()
-@with_database
-def worker(db: Database) -> None:
+@click.command()
+@with_app()
+def worker(app: Earnest) -> None:
     """Run the scheduler (no HTTP) until SIGTERM or Ctrl-C: for extra processes on PostgreSQL."""
     log_to_stderr()
-    click.echo(f"earnest worker: scheduler running on {redact(db.url)}; SIGTERM or Ctrl-C stops it")
+    click.echo(
+        f"earnest worker: scheduler running on {redact(app.db.url)}; SIGTERM or Ctrl-C stops it"
+    )
     tune_gc()
-    run_process(db)
+    run_process(app.scheduler())
     click.echo("earnest worker: stopped")
 
 
-@main.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface for the HTTP API.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@with_database
-def serve(db: Database, host: str, port: int) -> None:
-    """Run the API, dashboard and scheduler in one process until SIGTERM or Ctrl-C."""
+@with_app()
+def serve(app: Earnest, host: str, port: int) -> None:
+    """Run the HTTP API and the scheduler in one process until SIGTERM or Ctrl-C."""
     log_to_stderr()
+    try:
+        sock = bind(host, port)
+    except EarnestError as error:
+        fail(error.message)
     click.echo(
-        f"earnest serve: API on http://{host}:{port}, scheduler on {redact(db.url)};"
+        f"earnest serve: API on http://{host}:{port}, scheduler on {redact(app.db.url)};"
         " SIGTERM or Ctrl-C stops it"
     )
     tune_gc()
-    run_process(db, http=functools.partial(serve_http, db, host, port))
+    run_process(app.scheduler(), http=functools.partial(serve_http, app, host, port, sock=sock))
     click.echo("earnest serve: stopped")

@@ -10,16 +10,16 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from earnest.cli.base import main
 from earnest.contract import ContractError
 from earnest.contract.money import format_amount
+from earnest.errors import EarnestError
 from earnest.files import load_contract_file
 from earnest.jsonio import MalformedJson, parse_json
-from earnest.signals import InvalidSignal, validate_signal
+from earnest.signals import validate_signal
 from earnest.simulate import Simulation, how_decided
 
 
-@main.command()
+@click.command()
 @click.argument("contract_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("signals_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
@@ -45,12 +45,13 @@ def simulate(contract_file: Path, signals_file: Path, as_json: bool) -> None:
                 raw = parse_json(line)
                 signal = validate_signal(raw, require_at=True, default_contract=contract.key)
                 simulation.feed(signal)
-            except InvalidSignal as error:
-                bad_lines += 1
-                click.echo(f"{signals_file}:{number}: {error}", err=True)
             except MalformedJson as error:  # its message starts "invalid JSON: "
                 bad_lines += 1
-                click.echo(f"{signals_file}:{number}: {error}", err=True)
+                click.echo(f"{signals_file}:{number}: {error.message}", err=True)
+            except EarnestError as error:  # the rules' refusals, as ingest's
+                bad_lines += 1
+                where = f"{error.field}: " if error.field else ""
+                click.echo(f"{signals_file}:{number}: {where}{error.message}", err=True)
     simulation.finish()
     if as_json:
         click.echo(json.dumps(simulation.report(), ensure_ascii=False))

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from earnest.errors import Invalid
+
 
 @dataclass(frozen=True, slots=True)
 class FieldError:
@@ -38,13 +40,23 @@ class FieldError:
         return out
 
 
-class ContractError(ValueError):
-    """A contract failed validation; ``errors`` lists every problem found."""
+class ContractError(Invalid):
+    """A contract failed validation; ``errors`` lists every problem found (the first one is
+    the error's ``message`` and ``field``; all of them go in the API's ``errors`` list)."""
+
+    code = "invalid_contract"
 
     def __init__(self, errors: list[FieldError] | tuple[FieldError, ...]) -> None:
         assert errors, "a ContractError needs at least one FieldError"
         self.errors = tuple(errors)
-        super().__init__("\n".join(str(e) for e in self.errors))
+        super().__init__(
+            str(self.errors[0]),
+            field=self.errors[0].field,
+            extra={"errors": [e.to_json() for e in self.errors]},
+        )
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.errors)
 
     @property
     def first(self) -> FieldError:

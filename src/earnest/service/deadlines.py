@@ -13,9 +13,8 @@ from datetime import datetime
 
 from earnest.engine import DeadlineReached, decide
 from earnest.service.recorder import Recorder
-from earnest.store.codec import from_us
-from earnest.store.db import Database
-from earnest.store.outcomes import load_due
+from earnest.store import Database
+from earnest.store.outcomes import earliest_deadline, load_due
 
 BATCH = 1_000
 
@@ -34,8 +33,7 @@ def fire_due(db: Database, now: datetime, limit: int = BATCH) -> int:
 def next_deadline(db: Database) -> datetime | None:
     """The earliest pending deadline, to know how long the scheduler may sleep."""
     with db.read() as tx:
-        row = tx.one("SELECT MIN(deadline) FROM outcomes WHERE deadline IS NOT NULL")
-    return from_us(int(row[0])) if row is not None and row[0] is not None else None
+        return earliest_deadline(tx)
 
 
 def catch_up(
@@ -59,3 +57,19 @@ def catch_up(
         if count < limit:
             break  # a short batch: nothing more was due (each firing clears all due at ``now``)
     return total
+
+
+class OutcomeDeadlines:
+    """The scheduler's source of outcome deadlines (activity and review windows)."""
+
+    name = "deadlines"
+
+    def __init__(self, db: Database, batch: int = BATCH) -> None:
+        self.db = db
+        self.batch = batch
+
+    def next_due(self) -> datetime | None:
+        return next_deadline(self.db)
+
+    def fire_due(self, now: datetime) -> int:
+        return fire_due(self.db, now, self.batch)

@@ -17,19 +17,14 @@ from typing import Any
 
 from earnest.contract.condition.render import value_text
 from earnest.contract.money import format_amount
+from earnest.rules import UnknownOutcome
+from earnest.store import Database
 from earnest.store.codec import as_value, from_us, loads
 from earnest.store.contracts import pinned
-from earnest.store.db import Database
+from earnest.store.outcomes import history_rows, identity
 from earnest.timefmt import parse_time
 
 KIND_WIDTH = 11  # "transition", the longest kind, and a space
-
-
-class UnknownOutcome(LookupError):
-    def __init__(self, contract: str, ref: str) -> None:
-        self.contract = contract
-        self.ref = ref
-        super().__init__(f"no outcome {ref!r} for contract {contract!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,22 +36,15 @@ class HistoryEntry:
     hash: str
 
 
-def outcome_history(db: Database, contract: str, ref: str) -> list[HistoryEntry]:
+def read_history(db: Database, contract: str, ref: str) -> list[HistoryEntry]:
     """The outcome's history in ``seq`` order; raises :class:`UnknownOutcome`."""
     with db.read() as tx:
-        row = tx.one(
-            "SELECT id, contract_version FROM outcomes WHERE contract = ? AND ref = ?",
-            (contract, ref),
-        )
-        if row is None:
+        found = identity(tx, contract, ref)
+        if found is None:
             raise UnknownOutcome(contract, ref)
-        outcome_id, version = int(row[0]), int(row[1])
+        outcome_id, version = found
         condition = pinned(tx, contract, version).condition
-        rows = tx.query(
-            "SELECT seq, recorded_at, kind, data, hash FROM history WHERE outcome_id = ?"
-            " ORDER BY seq",
-            (outcome_id,),
-        )
+        rows = history_rows(tx, outcome_id)
     entries = []
     for seq, recorded_at, kind, text, digest in rows:
         data: dict[str, Any] = loads(text)
@@ -64,7 +52,7 @@ def outcome_history(db: Database, contract: str, ref: str) -> list[HistoryEntry]
             values = {name: as_value(raw) for name, raw in data.get("values", {}).items()}
             seen = {name: value for name, value in values.items() if value is not None}
             data["explanation"] = condition.explanation_text(seen)  # memoised per condition
-        entries.append(HistoryEntry(int(seq), from_us(int(recorded_at)), kind, data, digest))
+        entries.append(HistoryEntry(seq, from_us(recorded_at), kind, data, digest))
     return entries
 
 

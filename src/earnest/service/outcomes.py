@@ -1,108 +1,124 @@
-"""Outcomes opened and settled by hand, outside the signal stream (SPEC sections 4 and 8).
-
-Opening refuses what ingest refuses when a signal would open an outcome (unknown contract,
-archived contract, an outcome of another customer), with the same problems: the checks are
-ingest's own. Each call is one write transaction; a refusal stores nothing.
-"""
+"""Outcomes as their users see them: open one by hand, settle one by hand, read one with its
+ledger entries, list them, read their history (SPEC sections 4, 7 and 8)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from earnest.engine import IllegalTransition, Outcome, Settle, decide
-from earnest.service.ingest import Problem, customer_mismatch, open_new, refuse_opening
+from earnest.clock import Clock
+from earnest.engine import IllegalTransition, Outcome, Scheduled, Settle, decide
+from earnest.rules import AlreadySettled, UnknownOutcome, refuse_customer, refuse_opening
+from earnest.service.history import HistoryEntry, read_history
+from earnest.service.ingest import open_new
+from earnest.service.pages import Page, check_limit
 from earnest.service.recorder import Recorder
 from earnest.signals import SignalIn
-from earnest.store.codec import money_value
-from earnest.store.contracts import UnknownContract, latest_contract
-from earnest.store.db import Database, Tx
-from earnest.store.outcomes import load_one
+from earnest.store import Database
+from earnest.store.contracts import latest_contract
+from earnest.store.ledger import LedgerItem, entries_of
+from earnest.store.outcomes import list_ids, load_by_ids, load_one
 
+__all__ = ["FILTERS", "LedgerItem", "OutcomeView", "Outcomes"]
 
-class Refused(Exception):
-    """Nothing was stored; ``problem`` says why, as the API reports it."""
-
-    def __init__(self, problem: Problem) -> None:
-        self.problem = problem
-        super().__init__(problem.message)
+FILTERS = ("contract", "customer", "state", "contested")
 
 
 @dataclass(frozen=True, slots=True)
-class ChargeRow:
-    amount: Decimal
-    currency: str
-    period: str
+class OutcomeView:
+    """An outcome with its ledger entries: its charge, if confirmed, and any credits."""
+
+    outcome: Outcome
+    ledger: tuple[LedgerItem, ...] = ()
+
+    @property
+    def charge(self) -> LedgerItem | None:
+        return next((item for item in self.ledger if item.kind == "charge"), None)
+
+    @property
+    def credits(self) -> tuple[LedgerItem, ...]:
+        return tuple(item for item in self.ledger if item.kind == "credit")
+
+    @property
+    def net(self) -> Decimal | None:
+        """What stays billed: the charge less its credits (None when nothing was charged)."""
+        charge = self.charge
+        if charge is None:
+            return None
+        return charge.amount - sum((c.amount for c in self.credits), start=Decimal(0))
 
 
-def charges(tx: Tx, outcome_ids: Iterable[int]) -> dict[int, ChargeRow]:
-    """The one charge each confirmed outcome booked, by outcome id."""
-    found: dict[int, ChargeRow] = {}
-    for outcome_id, amount, currency, period in tx.query_in(
-        "SELECT outcome_id, amount, currency, period_start FROM ledger"
-        " WHERE kind = 'charge' AND outcome_id IN {values}",
-        outcome_ids,
-    ):
-        value = money_value(amount)
-        assert value is not None
-        found[int(outcome_id)] = ChargeRow(value, str(currency), str(period))
-    return found
+class Outcomes:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
 
-
-def unknown_outcome(contract: str, ref: str) -> Problem:
-    return Problem(
-        404, "unknown_outcome", f"no outcome {ref!r} for contract {contract!r}", "outcome"
-    )
-
-
-def open_outcome(db: Database, signal: SignalIn, now: datetime) -> tuple[Outcome, bool]:
-    """Begin tracking ``(signal.contract, signal.outcome)`` for ``signal.customer``:
-    ``(outcome, opened)``, ``opened`` false when it was open already. Raises :class:`Refused`.
-    """
-    with db.write() as tx:
-        found = load_one(tx, signal.contract, signal.outcome, lock=True)
-        if found is not None:
-            if signal.customer is not None and signal.customer != found.outcome.customer:
-                raise Refused(customer_mismatch(signal, found.outcome))
-            return found.outcome, False
-        try:
+    def open(self, signal: SignalIn) -> tuple[Outcome, bool]:
+        """Begin tracking ``(signal.contract, signal.outcome)`` for ``signal.customer``:
+        ``(outcome, opened)``, ``opened`` false when it was open already. The rules are
+        ingest's own (:mod:`earnest.rules`); a refusal stores nothing."""
+        now = self.clock()
+        with self.db.write() as tx:
+            found = load_one(tx, signal.contract, signal.outcome, lock=True)
+            if found is not None:
+                mismatch = refuse_customer(signal.outcome, found.outcome.customer, signal.customer)
+                if mismatch is not None:
+                    raise mismatch
+                return found.outcome, False
             entry = latest_contract(tx, signal.contract)
-        except UnknownContract:
-            entry = None
-        problem = refuse_opening(signal, entry)
-        if problem is not None:
-            raise Refused(problem)
-        assert entry is not None
-        recorder = Recorder()
-        stored = open_new(entry, signal, now, recorder)
-        recorder.flush(tx)
-        return stored.outcome, True
+            archived = None if entry is None else entry.archived
+            refused = refuse_opening(signal.contract, signal.outcome, signal.customer, archived)
+            if refused is not None:
+                raise refused
+            assert entry is not None
+            recorder = Recorder()
+            stored = open_new(entry, signal, now, recorder)
+            recorder.flush(tx)
+            return stored.outcome, True
 
+    def settle(
+        self, contract: str, ref: str, decision: Scheduled, reason: str, *, actor: str
+    ) -> OutcomeView:
+        """Settle ``(contract, ref)`` by hand; the actor is recorded in its history."""
+        now = self.clock()
+        with self.db.write() as tx:
+            found = load_one(tx, contract, ref, lock=True)
+            if found is None:
+                raise UnknownOutcome(contract, ref)
+            try:
+                decided = decide(found.outcome, Settle(decision, reason, by=actor), now)
+            except IllegalTransition:
+                raise AlreadySettled(ref, found.outcome.state.value) from None
+            recorder = Recorder()
+            recorder.record(found, decided)
+            recorder.flush(tx)
+            ledger = entries_of(tx, [found.id]).get(found.id, [])
+        return OutcomeView(decided.outcome, tuple(ledger))
 
-def settle_outcome(
-    db: Database, contract: str, ref: str, manual: Settle, now: datetime
-) -> tuple[Outcome, ChargeRow | None]:
-    """Settle ``(contract, ref)`` by hand: the outcome and the charge a confirm booked.
-    Raises :class:`Refused` when there is no such outcome or it is settled already."""
-    with db.write() as tx:
-        found = load_one(tx, contract, ref, lock=True)
-        if found is None:
-            raise Refused(unknown_outcome(contract, ref))
-        try:
-            decided = decide(found.outcome, manual, now)
-        except IllegalTransition:
-            raise Refused(
-                Problem(
-                    409,
-                    "already_settled",
-                    f"outcome {ref!r} is already {found.outcome.state.value}",
-                    "outcome",
-                )
-            ) from None
-        recorder = Recorder()
-        recorder.record(found, decided)
-        recorder.flush(tx)
-        charge = charges(tx, [found.id]).get(found.id)
-    return decided.outcome, charge
+    def get(self, contract: str, ref: str) -> OutcomeView:
+        with self.db.read() as tx:
+            found = load_one(tx, contract, ref)
+            if found is None:
+                raise UnknownOutcome(contract, ref)
+            ledger = entries_of(tx, [found.id]).get(found.id, [])
+        return OutcomeView(found.outcome, tuple(ledger))
+
+    def history(self, contract: str, ref: str) -> list[HistoryEntry]:
+        """The outcome's history in ``seq`` order, each check with its explanation."""
+        return read_history(self.db, contract, ref)
+
+    def list(
+        self, filters: Mapping[str, Any], *, limit: int, before_id: int | None = None
+    ) -> Page[OutcomeView]:
+        """Newest first, filtered by contract, customer, state and contested."""
+        check_limit(limit)
+        with self.db.read() as tx:
+            ids = list_ids(tx, filters, limit=limit + 1, before_id=before_id)
+            loaded = load_by_ids(tx, ids[:limit])
+            ledger = entries_of(
+                tx, [i for i in ids[:limit] if loaded[i].outcome.charged is not None]
+            )
+        views = [OutcomeView(loaded[i].outcome, tuple(ledger.get(i, ()))) for i in ids[:limit]]
+        return Page(views, (ids[limit - 1],) if len(ids) > limit else None)

@@ -1,5 +1,6 @@
 """One Earnest process (``earnest serve`` or ``earnest worker``): the scheduler in a thread,
-an optional HTTP server in the main thread, both until SIGTERM or SIGINT.
+an optional HTTP server in the main thread, both until SIGTERM or SIGINT. The caller builds
+both from one application (``earnest.app.Earnest.scheduler``).
 
 A signal only sets the stop event: the scheduler finishes the transaction in hand and exits,
 then ``run_process`` returns, so the process exits with status 0 and nothing half-applied.
@@ -14,8 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from earnest.service.scheduler import POLL_S, Clock, Scheduler, utc_now
-from earnest.store.db import Database
+from earnest.service.scheduler import Scheduler
 
 HttpServer = Callable[[threading.Event], None]
 """Serves HTTP in the calling thread until the event is set, then returns."""
@@ -35,16 +35,13 @@ def tune_gc() -> None:
 
 
 def run_process(
-    db: Database,
+    scheduler: Scheduler,
     http: HttpServer | None = None,
     *,
-    clock: Clock = utc_now,
-    poll_s: float = POLL_S,
     stop: threading.Event | None = None,
 ) -> None:
-    """Run the scheduler (and ``http``) until SIGTERM, SIGINT or ``stop`` is set."""
+    """Run ``scheduler`` (and ``http``) until SIGTERM, SIGINT or ``stop`` is set."""
     stopping = stop if stop is not None else threading.Event()
-    scheduler = Scheduler(db, clock=clock, poll_s=poll_s)
     with _stop_on_signals(stopping):
         scheduler.start()
         try:

@@ -12,18 +12,20 @@ the history entries, signal rows and ledger items that named it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
+
+import msgspec
 
 from earnest.engine import Decision, Entry
+from earnest.store import Tx
 from earnest.store.codec import to_us
-from earnest.store.db import Tx
+from earnest.store.customers import billing_days, ensure_customers
+from earnest.store.ledger import LedgerItem, book, next_ledger_id, period_start
 from earnest.store.outcomes import (
-    LedgerItem,
     StoredOutcome,
     append_history,
-    book,
-    ensure_customers,
     insert_outcomes,
     update_outcomes,
 )
@@ -95,6 +97,7 @@ class Recorder:
     def flush(self, tx: Tx) -> list[int]:
         """Write everything recorded; returns the history ``seq`` of each pending entry."""
         real = self._insert_opened(tx)
+        ledger = self._ledger_items(tx, real)
         seqs = append_history(tx, [(real.get(o, o), entry) for o, entry in self.entries])
         update_outcomes(tx, [s for key, s in self.touched.items() if key > 0])  # new: inserted
         tx.insert_rows(
@@ -111,22 +114,32 @@ class Recorder:
                 for s in self.signals
             ],
         )
-        book(
-            tx,
-            [
-                LedgerItem(
-                    b.entry.kind,
-                    real.get(b.outcome_id, b.outcome_id),
-                    b.customer,
-                    b.entry.data["amount"],
-                    b.entry.data["currency"],
-                    b.entry.at,
-                    seqs[b.entry_index],
-                )
-                for b in self.bookings
-            ],
-        )
+        book(tx, [replace(item, history_seq=seqs[b.entry_index]) for b, item in ledger])
         return seqs
+
+    def _ledger_items(self, tx: Tx, real: dict[int, int]) -> list[tuple[_Booking, LedgerItem]]:
+        """A ledger item per booking, with its id and period, each also written into the
+        booking's history entry (so the hash chain covers them; ``history_seq`` follows)."""
+        if not self.bookings:
+            return []
+        days = billing_days(tx, {b.customer for b in self.bookings})
+        ident = next_ledger_id(tx)
+        items = []
+        for b in self.bookings:
+            entry = b.entry
+            period = period_start(entry.at, days.get(b.customer, 1)).isoformat()
+            data = {**entry.data, "ledger_id": ident, "period": period}
+            booked = msgspec.structs.replace(entry, data=data)
+            self.entries[b.entry_index] = (self.entries[b.entry_index][0], booked)
+            amount = Decimal(str(entry.data["amount"]))
+            outcome_id = real.get(b.outcome_id, b.outcome_id)
+            currency = str(entry.data["currency"])
+            items.append(
+                (b, LedgerItem(ident, entry.kind, outcome_id, b.customer, amount, currency,
+                               period, entry.at, 0))
+            )  # fmt: skip
+            ident += 1
+        return items
 
     def _insert_opened(self, tx: Tx) -> dict[int, int]:
         """Insert new customers and outcomes; provisional id -> real id. Each opened

@@ -24,6 +24,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import msgspec
+
 from earnest.engine import (
     DeadlineReached,
     Entry,
@@ -36,18 +38,11 @@ from earnest.engine import (
     Signal,
     decide,
 )
-from earnest.store.codec import (
-    as_value,
-    dump_observed,
-    dumps,
-    from_us,
-    loads,
-    money_value,
-    opt_us,
-    to_us,
-)
-from earnest.store.contracts import UnknownContract, pinned
-from earnest.store.db import Database, Tx
+from earnest.store import Database, Tx
+from earnest.store.codec import as_value, dumps, from_us, loads, money_value, to_us
+from earnest.store.contracts import contract_version
+from earnest.store.ledger import LedgerItem, entries_of
+from earnest.store.outcomes import COLUMNS, MONEY, TIMES, columns_of
 from earnest.timefmt import format_time, parse_time
 
 CHUNK = 200
@@ -97,16 +92,13 @@ class _Stored:
     ref: str
     columns: dict[str, Any]
     history: list[tuple[int, int, str, str]]  # seq, recorded_at_us, kind, data
-    ledger: list[tuple[str, Decimal, str, int]]  # kind, amount, currency, booked_at_us
+    ledger: list[LedgerItem]
 
 
-_ROW = (
-    "id, contract, ref, contract_version, customer, state, scheduled, review_reason,"
-    " opened_at, active_until, review_ends_at, settled_at, deadline, observed, last_verdict,"
-    " contested, charged, credited"
-)
-_COMPARED = _ROW.split(", ")[3:]
-_TIMES = ("opened_at", "active_until", "review_ends_at", "settled_at", "deadline")
+# Every column of the outcome row but its identity, and ``clock``: after a deadline it holds
+# the time the scheduler ran, which is deliberately recorded nowhere.
+_COMPARED = tuple(c for c in COLUMNS if c not in ("id", "contract", "ref", "clock"))
+_ROW = ", ".join(("id", "contract", "ref", *_COMPARED))
 
 
 def replay_verify(db: Database, chunk: int = CHUNK) -> ReplayReport:
@@ -143,15 +135,7 @@ def _read_chunk(tx: Tx, after: int, chunk: int) -> list[_Stored]:
         ids,
     ):
         history[int(outcome_id)].append((int(seq), int(recorded_at), kind, data))
-    ledger: dict[int, list[tuple[str, Decimal, str, int]]] = defaultdict(list)
-    for outcome_id, kind, amount, currency, booked_at in tx.query(
-        "SELECT outcome_id, kind, amount, currency, booked_at FROM ledger"
-        f" WHERE outcome_id IN {tx.in_list(len(ids))} ORDER BY outcome_id, id",
-        ids,
-    ):
-        value = money_value(amount)
-        assert value is not None
-        ledger[int(outcome_id)].append((kind, value, currency, int(booked_at)))
+    ledger = entries_of(tx, ids)
     found = []
     for row in rows:
         ident = int(row[0])
@@ -177,21 +161,47 @@ def _verify(tx: Tx, stored: _Stored) -> list[Difference]:
 
     try:
         rebuilt = _rebuild(tx, stored)
-    except (_Unreplayable, IllegalTransition, UnknownContract, ValueError) as error:
+    except (_Unreplayable, IllegalTransition, ValueError) as error:
         return [differ("replay failed", "a history", f"nothing ({error})")]
     differences = [
         differ(name, was, now)
-        for name, was, now in _compare_columns(stored.columns, _columns(rebuilt.outcome))
+        for name, was, now in _compare_columns(stored.columns, columns_of(rebuilt.outcome))
     ]
-    differences.extend(differ(*found) for found in _compare_history(stored, rebuilt.entries))
+    entries = _booked(rebuilt.entries, stored)
+    differences.extend(differ(*found) for found in _compare_history(stored, entries))
+    # The ledger rows as the rebuilt history books them: each for the outcome's customer,
+    # in the period its (hash-chained) history entry names. Decimals compare by value.
+    customer = rebuilt.outcome.customer
     rebuilt_ledger = [
-        (e.kind, Decimal(e.data["amount"]), str(e.data["currency"]), to_us(e.at))
-        for e in rebuilt.entries
+        (e.kind, Decimal(e.data["amount"]), str(e.data["currency"]), to_us(e.at), customer,
+         e.data.get("period"), e.data.get("ledger_id"))
+        for e in entries
         if e.kind in ("charge", "credit")
+    ]  # fmt: skip
+    stored_ledger = [
+        (i.kind, i.amount, i.currency, to_us(i.booked_at), i.customer, i.period, i.id)
+        for i in stored.ledger
     ]
-    if stored.ledger != rebuilt_ledger:  # Decimals compare by value: 0.99 == 0.990000
-        differences.append(differ("ledger", stored.ledger, rebuilt_ledger))
+    if stored_ledger != rebuilt_ledger:
+        differences.append(differ("ledger", stored_ledger, rebuilt_ledger))
     return differences
+
+
+def _booked(entries: list[Entry], stored: _Stored) -> list[Entry]:
+    """The rebuilt entries with what the store adds to each charge and credit when it books
+    it (its ledger id and period), taken from the stored history entry at the same place:
+    the engine cannot know them, and the comparison of entries checks the rest."""
+    out = list(entries)
+    for index, entry in enumerate(out):
+        if entry.kind not in ("charge", "credit") or index >= len(stored.history):
+            continue
+        _, _, kind, text = stored.history[index]
+        if kind != entry.kind:
+            continue
+        recorded = loads(text)
+        added = {k: recorded[k] for k in ("ledger_id", "period") if k in recorded}
+        out[index] = msgspec.structs.replace(entry, data={**entry.data, **added})
+    return out
 
 
 class _Unreplayable(ValueError):
@@ -204,8 +214,10 @@ def _rebuild(tx: Tx, stored: _Stored) -> _Rebuilt:
     _, opened_us, _, opened_text = stored.history[0]
     opened = loads(opened_text)
     version = int(opened["contract_version"])
-    contract = pinned(tx, stored.contract, version)
-    start = Open(contract, version, stored.ref, str(opened["customer"]))
+    found = contract_version(tx, stored.contract, version)
+    if found is None:
+        raise _Unreplayable(f"contract {stored.contract!r} has no version {version}")
+    start = Open(found.contract, version, stored.ref, str(opened["customer"]))
     decision = decide(None, start, from_us(opened_us))
     entries = list(decision.effects.entries)
     outcome = decision.outcome
@@ -244,35 +256,15 @@ def _inputs(history: Sequence[tuple[int, int, str, str]]) -> list[tuple[Input, d
 # Comparing ------------------------------------------------------------------------------
 
 
-def _columns(outcome: Outcome) -> dict[str, Any]:
-    return {
-        "contract_version": outcome.contract_version,
-        "customer": outcome.customer,
-        "state": outcome.state.value,
-        "scheduled": outcome.scheduled.value if outcome.scheduled else None,
-        "review_reason": outcome.review_reason.value if outcome.review_reason else None,
-        "opened_at": to_us(outcome.opened_at),
-        "active_until": to_us(outcome.active_until),
-        "review_ends_at": opt_us(outcome.review_ends_at),
-        "settled_at": opt_us(outcome.settled_at),
-        "deadline": opt_us(outcome.deadline),
-        "observed": dump_observed(outcome.observed),
-        "last_verdict": outcome.last_verdict.value if outcome.last_verdict else None,
-        "contested": outcome.contested,
-        "charged": outcome.charged,
-        "credited": outcome.credited,
-    }
-
-
 def _compare_columns(
     stored: dict[str, Any], rebuilt: dict[str, Any]
 ) -> list[tuple[str, object, object]]:
     found: list[tuple[str, object, object]] = []
     for name in _COMPARED:
         was, now = stored[name], rebuilt[name]
-        if name in _TIMES:
+        if name in TIMES:
             was, now = _time(None if was is None else int(was)), _time(now)
-        elif name in ("charged", "credited"):
+        elif name in MONEY:
             was = money_value(was)  # Decimals compare by value: 0.99 == 0.990000
         elif name == "contested":
             was = bool(was)

@@ -1,13 +1,16 @@
-"""The scheduler: fires due deadlines, so that under normal load each settles within a second.
+"""The scheduler: fires whatever work has come due, so that under normal load each outcome
+deadline settles within a second.
 
-On start it catches up: every deadline that passed while no scheduler ran fires in deadline
-order, batch after batch. The engine stamps each transition with its own deadline, never with
-the time the scheduler ran, so downtime and lag never change a decision (SPEC section 4).
-Then it loops: fire what is due, sleep until the next deadline but at most ``poll_s``.
+It knows nothing of outcomes: it polls a registry of :class:`DueWork` sources (outcome
+deadlines today; period closing and webhook retries plug in the same way), each saying when
+its next work is due and firing what is due at a given time, in batches, oldest first. On
+start it catches up: every source fires everything that came due while no scheduler ran,
+batch after batch. Sources stamp what they do with its own due time, never with the time the
+scheduler ran, so downtime and lag never change a decision (SPEC section 4).
 
-Several schedulers may poll one PostgreSQL database: :func:`fire_due` re-reads each outcome in
-its own write transaction, so every deadline fires once. A failing database is logged and
-retried with a growing backoff; the loop never ends except through :meth:`Scheduler.stop`.
+Several schedulers may poll one PostgreSQL database: each source claims its work in its own
+write transaction, so each piece fires once. A failing database is logged and retried with a
+growing backoff; the loop never ends except through :meth:`Scheduler.stop`.
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Protocol
 
-from earnest.service.deadlines import BATCH, catch_up, fire_due, next_deadline
-from earnest.store.db import Database, redact
-
-Clock = Callable[[], datetime]
+from earnest.clock import Clock, utc_now
+from earnest.service.deadlines import BATCH, OutcomeDeadlines
+from earnest.store import Database, redact
 
 POLL_S = 0.2  # the longest sleep between polls: a deadline settles well within 1 s
 BACKOFF_MIN_S = 0.1
@@ -30,32 +33,58 @@ STOP_TIMEOUT_S = 30.0  # a transaction in hand longer than this is a stuck datab
 
 log = logging.getLogger("earnest.scheduler")
 
+__all__ = ["POLL_S", "Clock", "DueWork", "Scheduler", "utc_now"]
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+
+class DueWork(Protocol):
+    """One kind of work that comes due at known times."""
+
+    name: str
+    batch: int  # the most :meth:`fire_due` does in one call (one transaction)
+
+    def next_due(self) -> datetime | None:
+        """When the earliest pending work is due (None: nothing pending). A read only."""
+
+    def fire_due(self, now: datetime) -> int:
+        """Do up to ``batch`` pieces of work due at ``now``, oldest first, in one write
+        transaction; how many were done."""
+
+
+Writes = Callable[[Callable[[], int]], int]
+"""Runs a write job and returns its result: directly, or on the process's writer thread."""
+
+
+def _direct(job: Callable[[], int]) -> int:
+    return job()
 
 
 class Scheduler:
-    """Fires due deadlines until :meth:`stop`; :meth:`start` runs it in its own thread.
+    """Fires due work until :meth:`stop`; :meth:`start` runs it in its own thread.
 
-    ``clock`` is the engine's time source (a fake one in tests); ``fired`` counts the deadlines
-    this scheduler fired and ``errors`` the failed attempts it retried.
+    ``clock`` is the time source (a fake one in tests); ``fired`` counts the pieces of work
+    this scheduler did and ``errors`` the failed attempts it retried.
     """
 
     def __init__(
         self,
         db: Database,
+        sources: Sequence[DueWork] | None = None,
         *,
         clock: Clock = utc_now,
         poll_s: float = POLL_S,
-        batch: int = BATCH,
+        batch: int | None = None,
+        writes: Writes = _direct,
     ) -> None:
         assert 0 < poll_s <= 1, "a deadline must settle within 1 s, so poll at least each second"
-        assert batch > 0
+        if sources is None:
+            sources = [OutcomeDeadlines(db, batch or BATCH)]
+        assert sources
+        assert all(source.batch > 0 for source in sources)
         self.db = db
+        self.sources = list(sources)
         self.clock = clock
         self.poll_s = poll_s
-        self.batch = batch
+        self.writes = writes
         self.fired = 0
         self.errors = 0
         self._stopping = threading.Event()
@@ -82,7 +111,7 @@ class Scheduler:
         return not thread.is_alive()
 
     def run(self) -> None:
-        """Catch up, then fire due deadlines until :meth:`stop` (blocking: a thread's body)."""
+        """Catch up, then fire due work until :meth:`stop` (blocking: a thread's body)."""
         log.info("scheduler: started on %s", redact(self.db.url))
         try:
             self._retrying(self._catch_up)
@@ -94,39 +123,43 @@ class Scheduler:
         finally:
             with contextlib.suppress(Exception):
                 self.db.close()  # this thread's connection
-        log.info("scheduler: stopped after firing %d deadlines", self.fired)
+        log.info("scheduler: stopped after firing %d pieces of due work", self.fired)
+
+    def _fire(self, source: DueWork, now: datetime) -> int:
+        fired = self.writes(lambda: source.fire_due(now))
+        self.fired += fired
+        return fired
 
     def _catch_up(self) -> float:
-        """Fire every deadline missed while down, oldest first, all at one ``now``."""
-        caught_up = catch_up(
-            self.db,
-            self.clock(),
-            limit=self.batch,
-            should_stop=self._stopping.is_set,
-            fired=self._count,
-        )
-        if caught_up:
-            log.info("scheduler: caught up %d missed deadlines", caught_up)
+        """Fire everything missed while down, each source oldest first, all at one ``now``."""
+        now = self.clock()
+        for source in self.sources:
+            caught_up = 0
+            while not self._stopping.is_set():
+                fired = self._fire(source, now)
+                caught_up += fired
+                if fired < source.batch:
+                    break  # a short batch: nothing more was due at ``now``
+            if caught_up:
+                log.info("scheduler: caught up %d missed %s", caught_up, source.name)
         return 0.0
 
     def _step(self) -> float:
         """Fire what is due now; how long to sleep before the next step. An idle step only
-        reads the next deadline: the one writer lock is taken when something is due."""
-        now = self.clock()
-        upcoming = next_deadline(self.db)
-        if upcoming is not None and upcoming <= now:
-            fired = fire_due(self.db, now, self.batch)
-            self.fired += fired
-            if fired >= self.batch:
-                return 0.0  # a full batch: more may be due already
-            upcoming = next_deadline(self.db)
-        if upcoming is None:
-            return self.poll_s
-        until_s = (upcoming - self.clock()).total_seconds()
-        return min(self.poll_s, max(0.0, until_s))
-
-    def _count(self, fired: int) -> None:
-        self.fired += fired
+        reads when work is next due: the one writer lock is taken when something is."""
+        sleep_s = self.poll_s
+        for source in self.sources:
+            now = self.clock()
+            upcoming = source.next_due()
+            if upcoming is not None and upcoming <= now:
+                if self._fire(source, now) >= source.batch:
+                    sleep_s = 0.0  # a full batch: more may be due already
+                    continue
+                upcoming = source.next_due()
+            if upcoming is not None:
+                until_s = (upcoming - self.clock()).total_seconds()
+                sleep_s = min(sleep_s, max(0.0, until_s))
+        return sleep_s
 
     def _retrying(self, attempt: Callable[[], float]) -> float:
         """Run ``attempt`` until it succeeds or the scheduler stops; backoff between failures."""
@@ -136,7 +169,7 @@ class Scheduler:
                 return attempt()
             except Exception:
                 self.errors += 1
-                log.exception("scheduler: firing deadlines failed; retrying in %.1f s", backoff_s)
+                log.exception("scheduler: firing due work failed; retrying in %.1f s", backoff_s)
                 with contextlib.suppress(Exception):
                     self.db.close()  # a broken connection is replaced on the next attempt
                 self._stopping.wait(backoff_s)

@@ -17,9 +17,9 @@ import msgspec
 
 from earnest.contract.condition import Value
 from earnest.engine import Observed
+from earnest.jsonio import dump_json
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ENCODER = msgspec.json.Encoder(decimal_format="number", order="sorted")
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)
 
 
@@ -45,7 +45,7 @@ def opt_time(micros: int | None) -> datetime | None:
 
 def dumps(value: Any) -> str:
     """Canonical JSON: sorted keys, no spaces, decimals as numbers, times as RFC 3339."""
-    return _ENCODER.encode(value).decode()
+    return dump_json(value).decode()
 
 
 def loads(text: str | bytes) -> Any:
@@ -70,13 +70,6 @@ def load_observed(text: str) -> dict[str, Observed]:
         name: Observed(as_value(value), from_us(int(at)))
         for name, (value, at) in loads(text).items()
     }
-
-
-def money_column(amount: Decimal | None, dialect: str) -> Any:
-    """SQLite keeps money as decimal text; PostgreSQL as NUMERIC (psycopg adapts Decimal)."""
-    if amount is None:
-        return None
-    return str(amount) if dialect == "sqlite" else amount
 
 
 def money_value(column: Any) -> Decimal | None:

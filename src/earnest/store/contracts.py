@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from earnest.contract import Contract, contract_fingerprint, contract_to_dict, load_contract
+from earnest.store.base import Tx
 from earnest.store.codec import dumps, from_us, loads, to_us
-from earnest.store.db import Tx
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,21 +21,10 @@ class StoredContract:
     created_at: datetime
 
 
-class UnknownContract(LookupError):
-    def __init__(self, key: str, version: int | None = None) -> None:
-        self.key = key
-        self.version = version
-        what = f"no contract with key {key!r}"
-        super().__init__(what if version is None else f"{what} at version {version}")
-
-
 def save_contract(tx: Tx, contract: Contract, now: datetime) -> tuple[StoredContract, bool]:
     """Store ``contract`` as version n+1 unless it equals the latest; ``(stored, created)``."""
     fingerprint = contract_fingerprint(contract)
-    try:
-        latest: StoredContract | None = latest_contract(tx, contract.key)
-    except UnknownContract:
-        latest = None
+    latest = latest_contract(tx, contract.key)
     if latest is not None:
         if latest.fingerprint == fingerprint:
             return latest, False
@@ -61,11 +51,15 @@ _LATEST = (
 )
 
 
-def latest_contract(tx: Tx, key: str) -> StoredContract:
+def latest_contract(tx: Tx, key: str) -> StoredContract | None:
     row = tx.one(f"{_LATEST} WHERE c.key = ?", (key,))
-    if row is None:
-        raise UnknownContract(key)
-    return _latest(tx, row)
+    return None if row is None else _latest(tx, row)
+
+
+def latest_contracts(tx: Tx, keys: Iterable[str]) -> dict[str, StoredContract]:
+    """The latest version of each of ``keys`` that exists."""
+    rows = tx.query_in(f"{_LATEST} WHERE c.key IN {{values}}", keys)
+    return {str(row[0]): _latest(tx, row) for row in rows}
 
 
 def _latest(tx: Tx, row: tuple[Any, ...]) -> StoredContract:
@@ -74,14 +68,14 @@ def _latest(tx: Tx, row: tuple[Any, ...]) -> StoredContract:
     return StoredContract(contract, int(version), fingerprint, bool(archived), from_us(created_at))
 
 
-def contract_version(tx: Tx, key: str, version: int) -> StoredContract:
+def contract_version(tx: Tx, key: str, version: int) -> StoredContract | None:
     row = tx.one(
         "SELECT v.fingerprint, v.created_at, v.document, c.archived FROM contract_versions v"
         " JOIN contracts c ON c.key = v.key WHERE v.key = ? AND v.version = ?",
         (key, version),
     )
     if row is None:
-        raise UnknownContract(key, version)
+        return None
     fingerprint, created_at, document, archived = row
     contract = _compiled(tx, key, version, document)
     return StoredContract(contract, version, fingerprint, bool(archived), from_us(created_at))
@@ -92,16 +86,37 @@ def pinned(tx: Tx, key: str, version: int) -> Contract:
     cached = tx.cache.get(("contract", key, version))
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    return contract_version(tx, key, version).contract
+    stored = contract_version(tx, key, version)
+    assert stored is not None, f"outcomes are pinned to stored versions, not {key} v{version}"
+    return stored.contract
 
 
-def list_contracts(tx: Tx) -> list[StoredContract]:
-    rows = tx.query(f"{_LATEST} ORDER BY c.created_at DESC, c.key")
-    return [_latest(tx, row) for row in rows]
+def list_contracts(
+    tx: Tx, *, limit: int | None = None, after: tuple[int, str] | None = None
+) -> list[StoredContract]:
+    """Newest first (by creation, then key); ``after`` is the (created_at µs, key) of the
+    last item of the previous page."""
+    sql, params = _LATEST, []
+    if after is not None:
+        sql += " WHERE c.created_at < ? OR (c.created_at = ? AND c.key > ?)"
+        params = [after[0], after[0], after[1]]
+    sql += " ORDER BY c.created_at DESC, c.key"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [_latest(tx, row) for row in tx.query(sql, params)]
 
 
-def archive_contract(tx: Tx, key: str) -> StoredContract:
-    stored = latest_contract(tx, key)  # raises UnknownContract
+def contract_created_us(tx: Tx, key: str) -> int:
+    row = tx.one("SELECT created_at FROM contracts WHERE key = ?", (key,))
+    assert row is not None
+    return int(row[0])
+
+
+def archive_contract(tx: Tx, key: str) -> StoredContract | None:
+    stored = latest_contract(tx, key)
+    if stored is None:
+        return None
     tx.execute("UPDATE contracts SET archived = ? WHERE key = ?", (True, key))
     return replace(stored, archived=True)
 

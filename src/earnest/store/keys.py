@@ -12,16 +12,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
+from earnest.access import Scope
+from earnest.store.base import Tx
 from earnest.store.codec import opt_time, to_us
-from earnest.store.db import Tx
-
-
-class Scope(StrEnum):
-    INGEST = "ingest"
-    READ = "read"
-    ADMIN = "admin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +76,15 @@ def touch(tx: Tx, ident: str, now: datetime) -> None:
     tx.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (to_us(now), ident))
 
 
-def list_keys(tx: Tx) -> list[ApiKey]:
-    return [_row(r) for r in tx.query(f"SELECT {_COLUMNS} FROM api_keys ORDER BY created_at DESC")]
+def list_keys(tx: Tx, *, limit: int, after: tuple[int, str] | None = None) -> list[ApiKey]:
+    """Newest first; ``after`` is the (created_at µs, id) of the previous page's last item."""
+    sql = f"SELECT {_COLUMNS} FROM api_keys"
+    params: list[object] = []
+    if after is not None:
+        sql += " WHERE created_at < ? OR (created_at = ? AND id > ?)"
+        params = [after[0], after[0], after[1]]
+    rows = tx.query(sql + " ORDER BY created_at DESC, id LIMIT ?", [*params, limit])
+    return [_row(r) for r in rows]
 
 
 def revoke_key(tx: Tx, ident: str, now: datetime) -> ApiKey | None:

@@ -8,37 +8,43 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from earnest.contract.condition import Verdict
 from earnest.engine import Entry, Outcome, ReviewReason, Scheduled, State
+from earnest.store.base import Tx
 from earnest.store.codec import (
     dump_observed,
     dumps,
     entry_hash,
     from_us,
     load_observed,
-    money_column,
     money_value,
     opt_time,
     opt_us,
     to_us,
 )
 from earnest.store.contracts import pinned
-from earnest.store.db import Tx
 
-OUTCOME_COLUMNS = (
-    "id, contract, ref, contract_version, customer, state, scheduled, review_reason, opened_at,"
-    " active_until, review_ends_at, settled_at, clock, observed, last_verdict, contested,"
-    " charged, credited"
+# The outcome row, declared once. Everything that maps an outcome to its row and back (the
+# loads, inserts, updates below, and ``replay --verify``) derives from these names.
+IDENTITY = ("contract", "ref", "contract_version", "customer", "opened_at")  # set at opening
+MUTABLE = (
+    "state", "scheduled", "review_reason", "active_until", "review_ends_at", "settled_at",
+    "clock", "deadline", "observed", "last_verdict", "contested", "charged", "credited",
+)  # fmt: skip
+COLUMNS = ("id", *IDENTITY, *MUTABLE)
+MONEY = frozenset({"charged", "credited"})
+TIMES = frozenset(
+    {"opened_at", "active_until", "review_ends_at", "settled_at", "clock", "deadline"}
 )
-_SELECT = f"SELECT {OUTCOME_COLUMNS} FROM outcomes"
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM outcomes"
 # Outcome rows per INSERT: a few fixed sizes, so only a few statement texts exist (each
 # connection keeps 128 prepared; one of 256 rows is 4,608 parameters, about 0.4 MB prepared).
 _INSERT_SIZES = (256, 32, 4, 1)
-_INSERT_ROW = "(" + ", ".join("?" * 18) + ")"
+_INSERT_ROW = "(" + ", ".join("?" * (len(IDENTITY) + len(MUTABLE))) + ")"
 
 
 # Column text -> enum member, by dictionary (calling an Enum class is several times slower).
@@ -56,10 +62,26 @@ class StoredOutcome:
 
 def _from_row(tx: Tx, row: Sequence[Any]) -> StoredOutcome:
     (
-        ident, contract, ref, version, customer, state, scheduled, review_reason, opened_at,
-        active_until, review_ends_at, settled_at, clock, observed, last_verdict, contested,
-        charged, credited,
-    ) = row  # fmt: skip
+        ident,
+        contract,
+        ref,
+        version,
+        customer,
+        opened_at,
+        state,
+        scheduled,
+        review_reason,
+        active_until,
+        review_ends_at,
+        settled_at,
+        clock,
+        _deadline,
+        observed,
+        last_verdict,
+        contested,
+        charged,
+        credited,
+    ) = row  # fmt: skip  (the order of COLUMNS)
     outcome = Outcome(
         contract=pinned(tx, contract, int(version)),
         contract_version=int(version),
@@ -93,7 +115,7 @@ def load_by_keys(
     by_contract: dict[str, list[str]] = {}
     for contract, ref in dict.fromkeys(keys):
         by_contract.setdefault(contract, []).append(ref)
-    suffix = " FOR UPDATE" if lock and tx.dialect == "postgresql" else ""
+    suffix = tx.FOR_UPDATE if lock else ""
     found: dict[tuple[str, str], StoredOutcome] = {}
     for contract, refs in by_contract.items():
         rows = tx.query_in(
@@ -113,10 +135,9 @@ def load_due(tx: Tx, now: datetime, limit: int) -> list[StoredOutcome]:
 
     On PostgreSQL the rows are locked and rows another firer holds are skipped, so concurrent
     firers share the work and each deadline fires once."""
-    lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
     return _load_where(
         tx,
-        f"deadline IS NOT NULL AND deadline <= ? ORDER BY deadline, id LIMIT ?{lock}",
+        f"deadline IS NOT NULL AND deadline <= ? ORDER BY deadline, id LIMIT ?{tx.SKIP_LOCKED}",
         (to_us(now), limit),
     )
 
@@ -131,7 +152,33 @@ def load_one(tx: Tx, contract: str, ref: str, *, lock: bool = False) -> StoredOu
     return load_by_keys(tx, [(contract, ref)], lock=lock).get((contract, ref))
 
 
-def _columns(outcome: Outcome, dialect: str) -> tuple[Any, ...]:
+def columns_of(outcome: Outcome) -> dict[str, Any]:
+    """The outcome as its row's columns (times in µs, money as Decimal), except ``id``."""
+    return {
+        "contract": outcome.contract.key,
+        "ref": outcome.ref,
+        "contract_version": outcome.contract_version,
+        "customer": outcome.customer,
+        "opened_at": to_us(outcome.opened_at),
+        "state": outcome.state.value,
+        "scheduled": outcome.scheduled.value if outcome.scheduled else None,
+        "review_reason": outcome.review_reason.value if outcome.review_reason else None,
+        "active_until": to_us(outcome.active_until),
+        "review_ends_at": opt_us(outcome.review_ends_at),
+        "settled_at": opt_us(outcome.settled_at),
+        "clock": to_us(outcome.clock),
+        "deadline": opt_us(outcome.deadline),
+        "observed": dump_observed(outcome.observed),
+        "last_verdict": outcome.last_verdict.value if outcome.last_verdict else None,
+        "contested": outcome.contested,
+        "charged": outcome.charged,
+        "credited": outcome.credited,
+    }
+
+
+def _columns(tx: Tx, outcome: Outcome) -> tuple[Any, ...]:
+    """The values of :data:`MUTABLE`, as the database stores them. Written out rather than
+    taken from :func:`columns_of`: this runs for every outcome a signal touches."""
     return (
         outcome.state.value,
         outcome.scheduled.value if outcome.scheduled else None,
@@ -144,8 +191,8 @@ def _columns(outcome: Outcome, dialect: str) -> tuple[Any, ...]:
         dump_observed(outcome.observed),
         outcome.last_verdict.value if outcome.last_verdict else None,
         outcome.contested,
-        money_column(outcome.charged, dialect),
-        money_column(outcome.credited, dialect),
+        tx.money(outcome.charged),
+        tx.money(outcome.credited),
     )
 
 
@@ -169,12 +216,10 @@ def insert_outcomes(tx: Tx, outcomes: Sequence[Outcome]) -> list[int]:
                 outcome.contract_version,
                 outcome.customer,
                 to_us(outcome.opened_at),
-                *_columns(outcome, tx.dialect),
+                *_columns(tx, outcome),
             )
         rows = tx.query(
-            "INSERT INTO outcomes (contract, ref, contract_version, customer, opened_at, state,"
-            " scheduled, review_reason, active_until, review_ends_at, settled_at, clock,"
-            " deadline, observed, last_verdict, contested, charged, credited)"
+            f"INSERT INTO outcomes ({', '.join((*IDENTITY, *MUTABLE))})"
             f" VALUES {values} RETURNING id, contract, ref",
             params,
         )
@@ -182,25 +227,8 @@ def insert_outcomes(tx: Tx, outcomes: Sequence[Outcome]) -> list[int]:
     return [ids[(outcome.contract.key, outcome.ref)] for outcome in outcomes]
 
 
-_MUTABLE = (
-    "state", "scheduled", "review_reason", "active_until", "review_ends_at", "settled_at",
-    "clock", "deadline", "observed", "last_verdict", "contested", "charged", "credited",
-)  # fmt: skip
-
-
 def update_outcomes(tx: Tx, outcomes: Sequence[StoredOutcome]) -> None:
-    tx.update_rows(
-        "outcomes", _MUTABLE, "id", [(*_columns(s.outcome, tx.dialect), s.id) for s in outcomes]
-    )
-
-
-def ensure_customers(tx: Tx, customers: Mapping[str, datetime]) -> None:
-    """Store each customer not stored yet, created at the time given."""
-    tx.executemany(
-        "INSERT INTO customers (id, billing_day, created_at) VALUES (?, 1, ?)"
-        " ON CONFLICT (id) DO NOTHING",
-        [(customer, to_us(created)) for customer, created in customers.items()],
-    )
+    tx.update_rows("outcomes", MUTABLE, "id", [(*_columns(tx, s.outcome), s.id) for s in outcomes])
 
 
 def append_history(tx: Tx, entries: Sequence[tuple[int, Entry]]) -> list[int]:
@@ -224,58 +252,39 @@ def append_history(tx: Tx, entries: Sequence[tuple[int, Entry]]) -> list[int]:
     return seqs
 
 
-def billing_days(tx: Tx, customers: Iterable[str]) -> dict[str, int]:
-    rows = tx.query_in("SELECT id, billing_day FROM customers WHERE id IN {values}", customers)
-    return {ident: int(day) for ident, day in rows}
+def list_ids(tx: Tx, filters: Mapping[str, Any], *, limit: int, before_id: int | None) -> list[int]:
+    """Ids of outcomes matching ``filters`` (column = value, for contract, customer, state,
+    contested), newest first, below ``before_id``."""
+    assert set(filters) <= {"contract", "customer", "state", "contested"}, filters
+    clauses = [f"{name} = ?" for name in filters]
+    params: list[Any] = list(filters.values())
+    if before_id is not None:
+        clauses.append("id < ?")
+        params.append(before_id)
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = tx.query(f"SELECT id FROM outcomes{where} ORDER BY id DESC LIMIT ?", [*params, limit])
+    return [int(row[0]) for row in rows]
 
 
-def period_start(moment: datetime, billing_day: int) -> date:
-    """The first day of the billing period containing ``moment`` (periods start at 00:00 UTC
-    on the customer's billing day, 1 to 28)."""
-    assert 1 <= billing_day <= 28
-    day = moment.date()
-    if day.day >= billing_day:
-        return day.replace(day=billing_day)
-    if day.month == 1:
-        return date(day.year - 1, 12, billing_day)
-    return date(day.year, day.month - 1, billing_day)
-
-
-_LEDGER_COLUMNS = (
-    "kind", "outcome_id", "customer", "amount", "currency", "period_start", "booked_at",
-    "history_seq",
-)  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerItem:
-    kind: str  # charge | credit
-    outcome_id: int
-    customer: str
-    amount: Decimal
-    currency: str
-    booked_at: datetime
-    history_seq: int
-
-
-def book(tx: Tx, items: Sequence[LedgerItem]) -> None:
-    if not items:
-        return
-    days = billing_days(tx, {item.customer for item in items})
-    tx.insert_rows(
-        "ledger",
-        _LEDGER_COLUMNS,
-        [
-            (
-                item.kind,
-                item.outcome_id,
-                item.customer,
-                money_column(item.amount, tx.dialect),
-                item.currency,
-                period_start(item.booked_at, days.get(item.customer, 1)).isoformat(),
-                to_us(item.booked_at),
-                item.history_seq,
-            )
-            for item in items
-        ],
+def history_rows(tx: Tx, outcome_id: int) -> list[tuple[int, int, str, str, str]]:
+    """``(seq, recorded_at µs, kind, data, hash)`` of one outcome's history, in order."""
+    rows = tx.query(
+        "SELECT seq, recorded_at, kind, data, hash FROM history WHERE outcome_id = ? ORDER BY seq",
+        (outcome_id,),
     )
+    return [(int(s), int(r), str(k), str(d), str(h)) for s, r, k, d, h in rows]
+
+
+def identity(tx: Tx, contract: str, ref: str) -> tuple[int, int] | None:
+    """``(id, contract_version)`` of outcome ``(contract, ref)``."""
+    row = tx.one(
+        "SELECT id, contract_version FROM outcomes WHERE contract = ? AND ref = ?",
+        (contract, ref),
+    )
+    return None if row is None else (int(row[0]), int(row[1]))
+
+
+def earliest_deadline(tx: Tx) -> datetime | None:
+    """The earliest pending deadline of any outcome."""
+    row = tx.one("SELECT MIN(deadline) FROM outcomes WHERE deadline IS NOT NULL")
+    return from_us(int(row[0])) if row is not None and row[0] is not None else None

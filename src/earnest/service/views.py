@@ -1,4 +1,8 @@
-"""The JSON shapes the API answers with: contracts, outcomes, keys, customers."""
+"""The JSON shapes of the domain's objects, as the API answers with them, the CLI prints them
+and webhooks will send them: contracts, outcomes, keys, customers, activity.
+
+The outcome object's fields are those of ``schemas.Outcome`` (the OpenAPI document and the
+SDK's types are checked against it in tests/api/test_openapi.py and tests/client)."""
 
 from __future__ import annotations
 
@@ -7,12 +11,12 @@ from typing import Any
 
 from earnest.contract import contract_to_dict
 from earnest.contract.money import format_amount
-from earnest.engine import Outcome
-from earnest.service.outcomes import ChargeRow
+from earnest.service.activity import ActivityEntry
+from earnest.service.contracts import StoredContract
+from earnest.service.customers import Customer
+from earnest.service.keys import ApiKey
+from earnest.service.outcomes import LedgerItem, OutcomeView
 from earnest.signals import SignalIn
-from earnest.store.codec import from_us
-from earnest.store.contracts import StoredContract
-from earnest.store.keys import ApiKey
 
 
 def contract_json(stored: StoredContract) -> dict[str, Any]:
@@ -25,7 +29,18 @@ def contract_json(stored: StoredContract) -> dict[str, Any]:
     }
 
 
-def outcome_json(outcome: Outcome, charge: ChargeRow | None) -> dict[str, Any]:
+def _ledger_json(item: LedgerItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "amount": format_amount(item.amount, item.currency),
+        "currency": item.currency,
+        "period": item.period,
+        "booked_at": item.booked_at,
+    }
+
+
+def outcome_json(view: OutcomeView) -> dict[str, Any]:
+    outcome = view.outcome
     last_check = None
     if outcome.last_verdict is not None:
         condition, values = outcome.contract.condition, outcome.values
@@ -33,6 +48,8 @@ def outcome_json(outcome: Outcome, charge: ChargeRow | None) -> dict[str, Any]:
             "verdict": condition.verdict(values).value,
             "explanation": condition.explanation_text(values),
         }
+    charge = view.charge
+    net = view.net
     return {
         "contract": outcome.contract.key,
         "contract_version": outcome.contract_version,
@@ -48,13 +65,9 @@ def outcome_json(outcome: Outcome, charge: ChargeRow | None) -> dict[str, Any]:
         "price": outcome.contract.price.to_json(),
         "values": outcome.values,
         "last_check": last_check,
-        "charge": None
-        if charge is None
-        else {
-            "amount": format_amount(charge.amount, charge.currency),
-            "currency": charge.currency,
-            "period": charge.period,
-        },
+        "charge": None if charge is None else _ledger_json(charge),
+        "credits": [_ledger_json(credit) for credit in view.credits],
+        "net": None if net is None or charge is None else format_amount(net, charge.currency),
         "contested": outcome.contested,
     }
 
@@ -83,15 +96,24 @@ def key_json(key: ApiKey) -> dict[str, Any]:
     }
 
 
-CUSTOMER_COLUMNS = "id, name, email, billing_day, created_at"
-
-
-def customer_json(row: tuple[Any, ...]) -> dict[str, Any]:
-    ident, name, email, billing_day, created_at = row
+def customer_json(customer: Customer) -> dict[str, Any]:
     return {
-        "id": ident,
-        "name": name,
-        "email": email,
-        "billing_day": int(billing_day),
-        "created_at": from_us(int(created_at)),
+        "id": customer.id,
+        "name": customer.name,
+        "email": customer.email,
+        "billing_day": customer.billing_day,
+        "created_at": customer.created_at,
+    }
+
+
+def activity_json(entry: ActivityEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "at": entry.at,
+        "actor": entry.actor,
+        "action": entry.action,
+        "subject": entry.subject,
+        "before": entry.before,
+        "after": entry.after,
+        "hash": entry.hash,
     }

@@ -1,0 +1,69 @@
+"""Every error Earnest raises on purpose, as one tree. Each carries a stable ``code`` (the
+API's ``error.code``), the ``field`` it is about (or ``None``) and a plain ``message``.
+
+The service layer knows nothing of HTTP: the API maps ``code`` to a status in one table
+(``earnest.api.errors.STATUS``), the CLI prints ``error: <code>: <message>`` and exits 1. ::
+
+    EarnestError
+     ├── Invalid               input that can never be accepted as sent (422)
+     │    ├── MalformedJson    not JSON at all (400)                   earnest.jsonio
+     │    ├── InvalidSignal    a signal's field                         earnest.signals
+     │    └── ContractError    a contract's fields, with line and column earnest.contract
+     ├── NotFound              no such contract, outcome, customer, key (404)
+     ├── Conflict              valid, but not in the present state (409)
+     ├── Unauthorized          no valid credentials (401)
+     ├── Forbidden             credentials that do not allow this (403)
+     └── Unavailable           shutting down; try again (503)
+
+Catch :class:`EarnestError` for all of them. Anything else escaping a use case is a bug.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class EarnestError(Exception):
+    """The root: ``code`` is stable and machine-readable, ``field`` names the input."""
+
+    code: str = "error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.field = field
+        self.extra: dict[str, Any] = dict(extra or {})  # more detail for the API's body
+        super().__init__(message)
+
+
+class Invalid(EarnestError):
+    code = "invalid_field"
+
+
+class NotFound(EarnestError):
+    code = "not_found"
+
+
+class Conflict(EarnestError):
+    code = "conflict"
+
+
+class Unauthorized(EarnestError):
+    code = "unauthorized"
+
+
+class Forbidden(EarnestError):
+    code = "forbidden"
+
+
+class Unavailable(EarnestError):
+    code = "unavailable"

@@ -1,0 +1,91 @@
+"""Contracts: save a version, read, list, archive (SPEC section 2). Saves and archives are
+recorded in the activity log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from earnest.clock import Clock
+from earnest.contract import Contract, contract_to_dict
+from earnest.rules import UnknownContract
+from earnest.service.activity import record
+from earnest.service.pages import Page, check_limit
+from earnest.store import Database
+from earnest.store.contracts import (
+    StoredContract,
+    archive_contract,
+    contract_created_us,
+    contract_version,
+    latest_contract,
+    list_contracts,
+    save_contract,
+)
+
+__all__ = ["Contracts", "StoredContract"]
+
+
+def _summary(stored: StoredContract | None) -> dict[str, Any] | None:
+    if stored is None:
+        return None
+    return {
+        "version": stored.version,
+        "fingerprint": stored.fingerprint,
+        "archived": stored.archived,
+        "contract": contract_to_dict(stored.contract),
+    }
+
+
+class Contracts:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def save(self, contract: Contract, *, actor: str) -> tuple[StoredContract, bool]:
+        """Store ``contract`` as a new version unless it equals the latest:
+        ``(stored, created)``."""
+        now = self.clock()
+        with self.db.write() as tx:
+            before = latest_contract(tx, contract.key)
+            stored, created = save_contract(tx, contract, now)
+            if created:
+                record(tx, now, actor, "contract.saved", contract.key, _summary(before),
+                       _summary(stored))  # fmt: skip
+        return stored, created
+
+    def latest(self, key: str) -> StoredContract:
+        with self.db.read() as tx:
+            stored = latest_contract(tx, key)
+        if stored is None:
+            raise UnknownContract(key, field="key")
+        return stored
+
+    def version(self, key: str, version: int) -> StoredContract:
+        with self.db.read() as tx:
+            stored = contract_version(tx, key, version)
+        if stored is None:
+            raise UnknownContract(key, version, field="version")
+        return stored
+
+    def list(self, *, limit: int, after: tuple[int, str] | None = None) -> Page[StoredContract]:
+        """Newest first; ``after`` is a previous page's ``after``."""
+        check_limit(limit)
+        with self.db.read() as tx:
+            found = list_contracts(tx, limit=limit + 1, after=after)
+            last = None
+            if len(found) > limit:
+                key = found[limit - 1].contract.key
+                last = (contract_created_us(tx, key), key)
+        return Page(found[:limit], last)
+
+    def archive(self, key: str, *, actor: str) -> StoredContract:
+        """Open no new outcomes under ``key``; open ones run to their end."""
+        now = self.clock()
+        with self.db.write() as tx:
+            before = latest_contract(tx, key)
+            stored = archive_contract(tx, key)
+            if stored is None:
+                raise UnknownContract(key, field="key")
+            if before is not None and not before.archived:
+                record(tx, now, actor, "contract.archived", key, {"archived": False},
+                       {"archived": True})  # fmt: skip
+        return stored

@@ -1,0 +1,70 @@
+"""Customers: list, read, create or edit (SPEC section 6). Every creation and edit by an
+admin is recorded in the activity log; customers created on first mention by a signal are
+recorded in that outcome's history instead (docs/decisions/0012)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from earnest.clock import Clock
+from earnest.errors import NotFound
+from earnest.service.activity import record
+from earnest.service.pages import Page, check_limit
+from earnest.store import Database
+from earnest.store.codec import to_us
+from earnest.store.customers import (
+    Customer,
+    get_customer,
+    insert_customer,
+    list_customers,
+    update_customer,
+)
+
+__all__ = ["Customer", "Customers", "UnknownCustomer"]
+
+
+class UnknownCustomer(NotFound):
+    code = "unknown_customer"
+
+    def __init__(self, ident: str) -> None:
+        super().__init__(f"no customer {ident!r}", field="id")
+
+
+class Customers:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def list(self, *, limit: int, after: tuple[int, str] | None = None) -> Page[Customer]:
+        check_limit(limit)
+        with self.db.read() as tx:
+            found = list_customers(tx, limit=limit + 1, after=after)
+        last = found[limit - 1] if len(found) > limit else None
+        return Page(found[:limit], None if last is None else (to_us(last.created_at), last.id))
+
+    def get(self, ident: str) -> Customer:
+        with self.db.read() as tx:
+            found = get_customer(tx, ident)
+        if found is None:
+            raise UnknownCustomer(ident)
+        return found
+
+    def put(self, ident: str, changes: Mapping[str, Any], *, actor: str) -> tuple[Customer, bool]:
+        """Create ``ident`` if new, then apply ``changes`` (validated fields):
+        ``(customer, created)``."""
+        now = self.clock()
+        with self.db.write() as tx:
+            before = get_customer(tx, ident)
+            if before is None:
+                insert_customer(tx, ident, now)
+            if changes:
+                update_customer(tx, ident, changes)
+            after = get_customer(tx, ident)
+            assert after is not None
+            if before is None:
+                record(tx, now, actor, "customer.created", ident, None, after.editable())
+            elif before.editable() != after.editable():
+                record(tx, now, actor, "customer.updated", ident, before.editable(),
+                       after.editable())  # fmt: skip
+        return after, before is None

@@ -1,0 +1,174 @@
+"""Store threads: the database drivers are synchronous and a connection belongs to one
+thread, so work reaches the database through lanes of threads that each own a connection,
+close it when the lane closes, and hand each result back to whoever waits for it (an asyncio
+task on its event loop, or a blocked thread).
+
+Two lanes exist per application (:mod:`earnest.app`): :class:`Readers`, a few threads for
+reads, and the :class:`~earnest.service.writer.Writer`, one thread through which every write
+of the process goes (group commit, decision 0010). A job runs to its end even when whoever
+awaited it is gone: a write is never cut in half by a client hanging up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import queue
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from earnest.store import Database
+
+T = TypeVar("T")
+W = TypeVar("W")  # what a lane's queue holds
+
+
+class Reply:
+    """Where one job's result goes: an asyncio future on its loop, or a thread's future."""
+
+    __slots__ = ("future", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[Any] | concurrent.futures.Future[Any] = (
+            loop.create_future() if loop is not None else concurrent.futures.Future()
+        )
+
+    @classmethod
+    def here(cls) -> Reply:
+        """A reply for the caller: its running loop if it has one, else its thread."""
+        try:
+            return cls(asyncio.get_running_loop())
+        except RuntimeError:
+            return cls(None)
+
+    async def wait_async(self) -> Any:
+        assert isinstance(self.future, asyncio.Future)
+        # Shielded: a request that goes away does not cancel the job's future.
+        return await asyncio.shield(self.future)
+
+    def wait(self) -> Any:
+        assert isinstance(self.future, concurrent.futures.Future)
+        return self.future.result()
+
+
+def deliver(outcomes: Sequence[tuple[Reply, Any]]) -> None:
+    """Settle every reply with its result (or exception), with one wake-up per event loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Reply, Any]]] = defaultdict(list)
+    for reply, outcome in outcomes:
+        if reply.loop is None:
+            future = reply.future
+            assert isinstance(future, concurrent.futures.Future)
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+        else:
+            by_loop[reply.loop].append((reply, outcome))
+    for loop, settled in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            loop.call_soon_threadsafe(_settle, settled)
+
+
+def _settle(settled: list[tuple[Reply, Any]]) -> None:
+    for reply, outcome in settled:
+        future = reply.future
+        if future.done():
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+
+class Lane(Generic[W]):
+    """``size`` threads draining one queue; each takes up to ``take`` queued items at a time
+    and hands them to :meth:`handle`. Threads start on first use and end at :meth:`close`,
+    after finishing what was queued; a lane used again after closing starts afresh."""
+
+    def __init__(self, db: Database, name: str, *, size: int = 1, take: int = 1) -> None:
+        assert size >= 1
+        assert take >= 1
+        self.db = db
+        self.name = name
+        self.size = size
+        self.take = take
+        self._queue: queue.SimpleQueue[W | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def handle(self, items: list[W]) -> None:
+        raise NotImplementedError
+
+    def put(self, item: W) -> None:
+        self._start()
+        self._queue.put(item)
+
+    def close(self) -> None:
+        """Finish what is queued, close every thread's connection, join the threads."""
+        with self._lock:
+            threads, self._threads = self._threads, []
+        for _ in threads:
+            self._queue.put(None)
+        for thread in threads:
+            thread.join()
+
+    def _start(self) -> None:
+        if len(self._threads) == self.size and all(t.is_alive() for t in self._threads):
+            return
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            while len(self._threads) < self.size:
+                thread = threading.Thread(target=self._work, name=self.name, daemon=True)
+                thread.start()
+                self._threads.append(thread)
+
+    def _work(self) -> None:
+        try:
+            while (first := self._queue.get()) is not None:
+                items, more = self._take(first)
+                self.handle(items)
+                if not more:
+                    break
+        finally:
+            self.db.close()
+
+    def _take(self, first: W) -> tuple[list[W], bool]:
+        """``first`` and what is queued behind it; False once the stop mark was taken."""
+        items = [first]
+        while len(items) < self.take:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                return items, False
+            items.append(item)
+        return items, True
+
+
+Job = tuple[Callable[[], Any], Reply]
+
+
+class Readers(Lane[Job]):
+    """A few threads for reads (and writes that need no grouping), each job on its own."""
+
+    def __init__(self, db: Database, size: int = 8) -> None:
+        super().__init__(db, "earnest-store", size=size, take=1)
+
+    def handle(self, items: list[Job]) -> None:
+        for job, reply in items:
+            try:
+                result: Any = job()
+            except BaseException as error:  # handed to whoever waits
+                result = error
+            deliver([(reply, result)])
+
+    async def run(self, job: Callable[[], T]) -> T:
+        reply = Reply.here()
+        self.put((job, reply))
+        result: T = await reply.wait_async()
+        return result

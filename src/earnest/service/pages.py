@@ -1,0 +1,30 @@
+"""What every list use case answers: a page of items and where the next one starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from earnest.errors import Invalid
+
+T = TypeVar("T")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """``items`` newest first; ``after`` is the sort key of the last item when more follow
+    (the API turns it into an opaque cursor), else None."""
+
+    items: list[T]
+    after: tuple[Any, ...] | None
+
+
+def check_limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid(
+            f"limit must be a whole number from 1 to {MAX_LIMIT}", code="invalid_limit",
+            field="limit",
+        )  # fmt: skip
+    return limit

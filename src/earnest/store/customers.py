@@ -1,0 +1,75 @@
+"""Customers: created on first mention (billing day 1) or by an admin, then edited."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from earnest.store.base import Tx
+from earnest.store.codec import from_us, to_us
+
+EDITABLE = ("name", "email", "billing_day")
+_COLUMNS = "id, name, email, billing_day, created_at"
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    id: str
+    name: str | None
+    email: str | None
+    billing_day: int
+    created_at: datetime
+
+    def editable(self) -> dict[str, Any]:
+        """The fields an edit may change, for the activity log's before and after."""
+        return {name: getattr(self, name) for name in EDITABLE}
+
+
+def _row(row: tuple[Any, ...]) -> Customer:
+    ident, name, email, billing_day, created_at = row
+    return Customer(str(ident), name, email, int(billing_day), from_us(int(created_at)))
+
+
+def ensure_customers(tx: Tx, customers: Mapping[str, datetime]) -> None:
+    """Store each customer not stored yet, created at the time given."""
+    tx.executemany(
+        "INSERT INTO customers (id, billing_day, created_at) VALUES (?, 1, ?)"
+        " ON CONFLICT (id) DO NOTHING",
+        [(customer, to_us(created)) for customer, created in customers.items()],
+    )
+
+
+def get_customer(tx: Tx, ident: str) -> Customer | None:
+    row = tx.one(f"SELECT {_COLUMNS} FROM customers WHERE id = ?", (ident,))
+    return None if row is None else _row(row)
+
+
+def list_customers(tx: Tx, *, limit: int, after: tuple[int, str] | None) -> list[Customer]:
+    """Newest first; ``after`` is the (created_at µs, id) of the previous page's last item."""
+    sql = f"SELECT {_COLUMNS} FROM customers"
+    params: list[Any] = []
+    if after is not None:
+        sql += " WHERE created_at < ? OR (created_at = ? AND id > ?)"
+        params = [after[0], after[0], after[1]]
+    rows = tx.query(sql + " ORDER BY created_at DESC, id LIMIT ?", [*params, limit])
+    return [_row(row) for row in rows]
+
+
+def insert_customer(tx: Tx, ident: str, now: datetime) -> None:
+    tx.execute(
+        "INSERT INTO customers (id, billing_day, created_at) VALUES (?, 1, ?)", (ident, to_us(now))
+    )
+
+
+def update_customer(tx: Tx, ident: str, changes: Mapping[str, Any]) -> None:
+    assert changes
+    assert set(changes) <= set(EDITABLE), changes
+    assignments = ", ".join(f"{name} = ?" for name in changes)
+    tx.execute(f"UPDATE customers SET {assignments} WHERE id = ?", [*changes.values(), ident])
+
+
+def billing_days(tx: Tx, customers: Iterable[str]) -> dict[str, int]:
+    rows = tx.query_in("SELECT id, billing_day FROM customers WHERE id IN {values}", customers)
+    return {ident: int(day) for ident, day in rows}

@@ -1,0 +1,92 @@
+"""The ledger: charges and credits, immutable, each tied to the history entry that booked it.
+
+A ledger entry's id is assigned before its history entry is written, so the entry (and with
+it the hash chain) names the ledger row, its amount, currency and period: a row moved to
+another customer or period, or edited, no longer matches the chain (``audit verify``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from earnest.store.base import Tx
+from earnest.store.codec import from_us, money_value, to_us
+
+_COLUMNS = (
+    "id", "kind", "outcome_id", "customer", "amount", "currency", "period_start", "booked_at",
+    "history_seq",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerItem:
+    id: int
+    kind: str  # charge | credit
+    outcome_id: int
+    customer: str
+    amount: Decimal
+    currency: str
+    period: str  # the billing period's first day, YYYY-MM-DD
+    booked_at: datetime
+    history_seq: int
+
+
+def period_start(moment: datetime, billing_day: int) -> date:
+    """The first day of the billing period containing ``moment`` (periods start at 00:00 UTC
+    on the customer's billing day, 1 to 28)."""
+    assert 1 <= billing_day <= 28
+    day = moment.date()
+    if day.day >= billing_day:
+        return day.replace(day=billing_day)
+    if day.month == 1:
+        return date(day.year - 1, 12, billing_day)
+    return date(day.year, day.month - 1, billing_day)
+
+
+def next_ledger_id(tx: Tx) -> int:
+    """The id the next ledger entry takes. Safe because writers are serialized (the one
+    writer lock on both databases), so no two transactions allocate at once."""
+    row = tx.one("SELECT MAX(id) FROM ledger")
+    return 1 if row is None or row[0] is None else int(row[0]) + 1
+
+
+def book(tx: Tx, items: Sequence[LedgerItem]) -> None:
+    tx.insert_rows(
+        "ledger",
+        _COLUMNS,
+        [
+            (
+                item.id,
+                item.kind,
+                item.outcome_id,
+                item.customer,
+                tx.money(item.amount),
+                item.currency,
+                item.period,
+                to_us(item.booked_at),
+                item.history_seq,
+            )
+            for item in items
+        ],
+    )
+
+
+def entries_of(tx: Tx, outcome_ids: Iterable[int]) -> dict[int, list[LedgerItem]]:
+    """Every ledger entry of each outcome, in booking order, by outcome id."""
+    found: dict[int, list[LedgerItem]] = {}
+    for row in tx.query_in(
+        f"SELECT {', '.join(_COLUMNS)} FROM ledger WHERE outcome_id IN {{values}} ORDER BY id",
+        outcome_ids,
+    ):
+        ident, kind, outcome_id, customer, amount, currency, period, booked_at, seq = row
+        value = money_value(amount)
+        assert value is not None
+        item = LedgerItem(
+            int(ident), kind, int(outcome_id), customer, value, currency, str(period),
+            from_us(int(booked_at)), int(seq),
+        )  # fmt: skip
+        found.setdefault(item.outcome_id, []).append(item)
+    return found
