@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,14 @@ def test_code_shipped_story() -> None:
     }
     # initech/core#7 was reverted after settlement: after_settlement credit nets it to zero.
     assert report["revenue"] == {"USD": "25.00"}
+    reverted = next(o for o in report["outcomes"] if o["outcome"] == "initech/core#7")
+    assert [(c["amount"], c["reason"]) for c in reverted["credits"]] == [
+        ("12.50", "after_settlement")
+    ]
+    assert reverted["net"] == "0.00"
+    # The outcomes add up to the revenue: each one's net, not its charge.
+    nets = [Decimal(o["net"]) for o in report["outcomes"] if o["net"] is not None]
+    assert sum(nets) == Decimal(report["revenue"]["USD"])
     never_merged = report["outcomes"][2]
     assert never_merged["settled_at"] == "2026-11-23T11:00:00Z"  # 14d activity + 7d review
 
@@ -215,3 +224,53 @@ def test_contracts_validate() -> None:
     ok = CliRunner().invoke(main, ["contracts", "validate", str(EXAMPLES / "code_shipped.yaml")])
     assert ok.exit_code == 0
     assert "code_shipped, 12.50 USD" in ok.stdout
+
+
+def test_simulate_and_ingest_refuse_alike(landing_page: Path, tmp_path: Path) -> None:
+    """One set of rules: the same signals are refused with the same code and field by the
+    simulation and by the store's ingest."""
+    from earnest.contract import load_contract
+    from earnest.errors import EarnestError
+    from earnest.service.ingest import ingest
+    from earnest.signals import validate_signal
+    from earnest.simulate import Simulation
+    from earnest.store import connect
+    from earnest.store.contracts import save_contract
+    from earnest.timefmt import parse_time
+
+    contract = load_contract(landing_page.read_bytes(), key="landing", format="yaml")
+    at = "2026-01-01T00:00:00Z"
+    signals = [
+        {"contract": "landing", "outcome": "a", "signal": "completed", "customer": "c1", "id": "1"},
+        {"contract": "landing", "outcome": "b", "signal": "completed"},  # no customer
+        {"contract": "landing", "outcome": "a", "signal": "score", "id": "1"},  # id reused
+        {"contract": "landing", "outcome": "a", "signal": "score", "customer": "c2"},
+        {"contract": "other", "outcome": "a", "signal": "score", "customer": "c1"},
+    ]
+    signals = [{**s, "at": at} for s in signals]
+    simulation = Simulation(contract)
+    simulated: list[tuple[str, str | None] | None] = []
+    for raw in signals:
+        try:
+            simulation.feed(validate_signal(raw, require_at=True))
+            simulated.append(None)
+        except EarnestError as error:
+            simulated.append((error.code, error.field))
+    db = connect(str(tmp_path / "rules.db"))
+    db.migrate()
+    with db.write() as tx:
+        save_contract(tx, contract, parse_time(at))
+    results = ingest(db, signals, parse_time(at))
+    db.close()
+    ingested = [None if r.error is None else (r.error.code, r.error.field) for r in results]
+    assert (
+        simulated
+        == ingested
+        == [
+            None,
+            ("customer_required", "customer"),
+            ("idempotency_conflict", "id"),
+            ("customer_mismatch", "customer"),
+            ("unknown_contract", "contract"),
+        ]
+    )
