@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from earnest.cli import main
 from earnest.service.replay import replay_verify
 from earnest.store import Database
+from earnest.store.codec import loads
 from tests.service.conftest import add_credit, execute, rows
 
 
@@ -94,3 +95,45 @@ def test_cli_replay_verify(filled: Database) -> None:
     assert "1 differences in 1 outcomes" in broken.output
     refused = runner.invoke(main, ["replay", "--database", filled.url])
     assert refused.exit_code == 2
+
+
+def test_charge_and_credit_entries_name_their_ledger_row_with_money_as_text(
+    filled: Database,
+) -> None:
+    add_credit(filled)
+    ledger = rows(filled, "SELECT id, kind, amount, currency, period_start, history_seq FROM ledger")
+    assert {kind for _, kind, _, _, _, _ in ledger} == {"charge", "credit"}
+    for ident, kind, amount, currency, period, seq in ledger:
+        [(entry_kind, text)] = rows(filled, "SELECT kind, data FROM history WHERE seq = ?", (seq,))
+        data = loads(text)
+        assert entry_kind == kind
+        assert data["ledger_id"] == ident
+        assert isinstance(data["amount"], str)  # a decimal string, never a JSON number
+        assert Decimal(data["amount"]) == Decimal(str(amount))
+        assert data["currency"] == currency
+        assert data["period"] == period
+
+
+def test_a_charge_moved_to_another_customer_is_reported(filled: Database) -> None:
+    execute(filled, "INSERT INTO customers (id, billing_day, created_at) VALUES ('zed', 1, 0)")
+    execute(
+        filled,
+        "UPDATE ledger SET customer = 'zed'"
+        " WHERE outcome_id = (SELECT id FROM outcomes WHERE ref = 'o3')",
+    )
+    [difference] = replay_verify(filled).differences
+    assert (difference.ref, difference.what) == ("o3", "ledger")
+    assert "'zed'" in difference.stored
+    assert "'bolt'" in difference.rebuilt
+
+
+def test_a_charge_moved_to_another_period_is_reported(filled: Database) -> None:
+    execute(
+        filled,
+        "UPDATE ledger SET period_start = '2026-10-01'"
+        " WHERE outcome_id = (SELECT id FROM outcomes WHERE ref = 'o3')",
+    )
+    [difference] = replay_verify(filled).differences
+    assert (difference.ref, difference.what) == ("o3", "ledger")
+    assert "2026-10-01" in difference.stored
+    assert "2026-11-01" in difference.rebuilt
