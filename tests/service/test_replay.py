@@ -101,7 +101,9 @@ def test_charge_and_credit_entries_name_their_ledger_row_with_money_as_text(
     filled: Database,
 ) -> None:
     add_credit(filled)
-    ledger = rows(filled, "SELECT id, kind, amount, currency, period_start, history_seq FROM ledger")
+    ledger = rows(
+        filled, "SELECT id, kind, amount, currency, period_start, history_seq FROM ledger"
+    )
     assert {kind for _, kind, _, _, _, _ in ledger} == {"charge", "credit"}
     for ident, kind, amount, currency, period, seq in ledger:
         [(entry_kind, text)] = rows(filled, "SELECT kind, data FROM history WHERE seq = ?", (seq,))
