@@ -23,6 +23,7 @@ from earnest.signals import InvalidSignal, SignalIn, validate_signal
 from earnest.store import Database, Tx
 from earnest.store.contracts import StoredContract, latest_contracts
 from earnest.store.outcomes import StoredOutcome, load_by_keys, load_one
+from earnest.store.signals import known_ids
 
 MAX_BATCH = 10_000
 
@@ -75,7 +76,7 @@ def ingest(
 
 
 def _apply(tx: Tx, valid: list[tuple[int, SignalIn, datetime]]) -> list[Result]:
-    known_ids = _known_ids(tx, [s.id for _, s, _ in valid if s.id is not None])
+    known = known_ids(tx, [s.id for _, s, _ in valid if s.id is not None])
     contracts = latest_contracts(tx, {s.contract for _, s, _ in valid})
     outcomes = load_by_keys(tx, [(s.contract, s.outcome) for _, s, _ in valid], lock=True)
     recorder = Recorder()
@@ -83,8 +84,8 @@ def _apply(tx: Tx, valid: list[tuple[int, SignalIn, datetime]]) -> list[Result]:
     for index, signal, now in valid:
         fingerprint = signal.fingerprint()
         key = (signal.contract, signal.outcome)
-        if signal.id is not None and signal.id in known_ids:
-            seen_fingerprint, seen_key = known_ids[signal.id]
+        if signal.id is not None and signal.id in known:
+            seen_fingerprint, seen_key = known[signal.id]
             reuse = reused_id(signal.id, fingerprint, seen_fingerprint)
             if reuse != "duplicate":
                 results.append(Result(index, "rejected", error=reuse))
@@ -112,7 +113,7 @@ def _apply(tx: Tx, valid: list[tuple[int, SignalIn, datetime]]) -> list[Result]:
         decision = decide(stored.outcome, event, now)
         recorder.record_signal(stored, decision, signal.id, fingerprint, now)
         if signal.id is not None:
-            known_ids[signal.id] = (fingerprint, key)
+            known[signal.id] = (fingerprint, key)
         warnings = unused_name(signal.signal, decision.outcome)
         results.append(Result(index, "accepted", signal, decision.outcome, warnings=warnings))
     recorder.flush(tx)
@@ -143,15 +144,6 @@ def open_new(
     assert customer is not None
     opening = decide(None, Open(entry.contract, entry.version, signal.outcome, customer), now)
     return recorder.open(opening)
-
-
-def _known_ids(tx: Tx, ids: list[str]) -> dict[str, tuple[str, tuple[str, str]]]:
-    rows = tx.query_in(
-        "SELECT s.id, s.fingerprint, o.contract, o.ref FROM signals s"
-        " JOIN outcomes o ON o.id = s.outcome_id WHERE s.id IN {values}",
-        ids,
-    )
-    return {ident: (fingerprint, (contract, ref)) for ident, fingerprint, contract, ref in rows}
 
 
 def _load(

@@ -29,6 +29,7 @@ from earnest.store.outcomes import (
     insert_outcomes,
     update_outcomes,
 )
+from earnest.store.signals import insert_signals
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +101,8 @@ class Recorder:
         ledger = self._ledger_items(tx, real)
         seqs = append_history(tx, [(real.get(o, o), entry) for o, entry in self.entries])
         update_outcomes(tx, [s for key, s in self.touched.items() if key > 0])  # new: inserted
-        tx.insert_rows(
-            "signals",
-            ("id", "fingerprint", "outcome_id", "received_at", "history_seq"),
+        insert_signals(
+            tx,
             [
                 (
                     s.id,

@@ -17,7 +17,6 @@ same snapshot), so memory stays bounded whatever the size of the store.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,7 +41,7 @@ from earnest.store import Database, Tx
 from earnest.store.codec import as_value, dumps, from_us, loads, money_value, to_us
 from earnest.store.contracts import contract_version
 from earnest.store.ledger import LedgerItem, entries_of
-from earnest.store.outcomes import COLUMNS, MONEY, TIMES, columns_of
+from earnest.store.outcomes import COLUMNS, MONEY, TIMES, columns_of, history_of, rows_after
 from earnest.timefmt import format_time, parse_time
 
 CHUNK = 200
@@ -98,7 +97,7 @@ class _Stored:
 # Every column of the outcome row but its identity, and ``clock``: after a deadline it holds
 # the time the scheduler ran, which is deliberately recorded nowhere.
 _COMPARED = tuple(c for c in COLUMNS if c not in ("id", "contract", "ref", "clock"))
-_ROW = ", ".join(("id", "contract", "ref", *_COMPARED))
+_ROW = ("id", "contract", "ref", *_COMPARED)
 
 
 def replay_verify(db: Database, chunk: int = CHUNK) -> ReplayReport:
@@ -124,17 +123,11 @@ def replay_verify(db: Database, chunk: int = CHUNK) -> ReplayReport:
 
 
 def _read_chunk(tx: Tx, after: int, chunk: int) -> list[_Stored]:
-    rows = tx.query(f"SELECT {_ROW} FROM outcomes WHERE id > ? ORDER BY id LIMIT ?", (after, chunk))
+    rows = rows_after(tx, _ROW, after, chunk)
     if not rows:
         return []
     ids = [int(row[0]) for row in rows]
-    history: dict[int, list[tuple[int, int, str, str]]] = defaultdict(list)
-    for outcome_id, seq, recorded_at, kind, data in tx.query(
-        "SELECT outcome_id, seq, recorded_at, kind, data FROM history"
-        f" WHERE outcome_id IN {tx.in_list(len(ids))} ORDER BY outcome_id, seq",
-        ids,
-    ):
-        history[int(outcome_id)].append((int(seq), int(recorded_at), kind, data))
+    history = history_of(tx, ids)
     ledger = entries_of(tx, ids)
     found = []
     for row in rows:

@@ -288,3 +288,25 @@ def earliest_deadline(tx: Tx) -> datetime | None:
     """The earliest pending deadline of any outcome."""
     row = tx.one("SELECT MIN(deadline) FROM outcomes WHERE deadline IS NOT NULL")
     return from_us(int(row[0])) if row is not None and row[0] is not None else None
+
+
+def rows_after(tx: Tx, columns: Sequence[str], after_id: int, limit: int) -> list[tuple[Any, ...]]:
+    """The given columns of up to ``limit`` outcomes with id above ``after_id``, by id (the
+    first column should be ``id``): a walk over every outcome, a chunk at a time."""
+    assert set(columns) <= set(COLUMNS), columns
+    return tx.query(
+        f"SELECT {', '.join(columns)} FROM outcomes WHERE id > ? ORDER BY id LIMIT ?",
+        (after_id, limit),
+    )
+
+
+def history_of(tx: Tx, outcome_ids: Sequence[int]) -> dict[int, list[tuple[int, int, str, str]]]:
+    """``(seq, recorded_at µs, kind, data)`` of each outcome's history, in order."""
+    found: dict[int, list[tuple[int, int, str, str]]] = {}
+    for outcome_id, seq, recorded_at, kind, data in tx.query_in(
+        "SELECT outcome_id, seq, recorded_at, kind, data FROM history"
+        " WHERE outcome_id IN {values} ORDER BY outcome_id, seq",
+        outcome_ids,
+    ):
+        found.setdefault(int(outcome_id), []).append((int(seq), int(recorded_at), kind, data))
+    return found
