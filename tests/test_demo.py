@@ -165,7 +165,13 @@ def test_demo_serves_traffic_until_sigterm(tmp_path: Path) -> None:
         finally:
             if process.poll() is None:
                 process.kill()
-    assert "Traceback" not in (tmp_path / "stderr.txt").read_text()
+    logged = (tmp_path / "stderr.txt").read_text()
+    assert "Traceback" not in logged
+    # One log format for every logger of the process (uvicorn's included).
+    lines = [line for line in logged.splitlines() if line.strip()]
+    assert any(" earnest.scheduler: " in line for line in lines)
+    form = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ [\w.]+: ")
+    assert [line for line in lines if not form.match(line)] == []
     assert not (tmp_path / "no").exists(), "the demo never opens $EARNEST_DATABASE_URL"
 
 

@@ -29,6 +29,7 @@ def create_app(earnest: Earnest) -> Litestar:
         before_request=authorize,
         exception_handlers={Exception: handle_exception},
         openapi_config=None,
+        logging_config=None,  # the process's own logging (one format: cli/base.py)
         request_max_body_size=MAX_BODY_BYTES,
         state=State({"earnest": earnest}),
         # queued writes commit first; then the connections of the store threads and the loop
