@@ -39,6 +39,7 @@ ENDPOINTS: list[tuple[str, str, Any, str]] = [
     ("POST", "/v1/keys", {"scope": "read"}, "admin"),
     ("GET", "/v1/keys", None, "admin"),
     ("DELETE", "/v1/keys/kunknown", None, "admin"),
+    ("GET", "/v1/activity", None, "admin"),
 ]  # fmt: skip
 SCOPES = ("ingest", "read", "admin")
 

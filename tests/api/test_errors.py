@@ -81,7 +81,7 @@ async def asgi(app: Litestar, headers: list[tuple[bytes, bytes]], chunks: list[b
     try:
         await app(scope, receive, send)  # type: ignore[arg-type]
     finally:
-        app.state.workers.close()
+        app.state.earnest.close()  # its writer and store threads
     status = next(m["status"] for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return status, json.loads(body), reads
@@ -121,7 +121,7 @@ def test_an_unexpected_error_is_a_logged_500_in_the_error_shape(
     def broken(*args: Any) -> Any:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("earnest.api.signals.ingest", broken)
+    monkeypatch.setattr("earnest.service.signals.ingest", broken)
     with caplog.at_level(logging.ERROR, logger="earnest.api"):
         response = api.post("/v1/signals/batch", {"signals": []}, scope="ingest")
     assert_error(response, 500, "internal_error")

@@ -1,5 +1,7 @@
-"""Group commit of ``POST /v1/signals`` (decision 0010): signals queued together are ingested
-in one transaction, each answered as if it had been sent on its own, one after the other."""
+"""Group commit through the writer (decision 0010, :mod:`earnest.service.writer`): signals
+queued together are ingested in one transaction, each answered as if it had been sent on its
+own, one after the other; engine times never run backwards; a failed group fails every caller
+in it and the writer goes on; closing the writer commits what is queued."""
 
 from __future__ import annotations
 
@@ -14,15 +16,17 @@ from typing import Any, cast
 
 import httpx
 import pytest
-from earnest.api.grouping import Answer, GroupCommit
-from earnest.api.views import outcome_json
 
 from earnest.api import create_app
+from earnest.api.errors import status_of
 from earnest.app import Earnest
 from earnest.service.ingest import ingest
+from earnest.service.outcomes import OutcomeView
+from earnest.service.views import outcome_json
+from earnest.service.writer import Answer, Writer
 from earnest.store import Database, Tx, connect
 from earnest.store.codec import to_us
-from tests.api.conftest import Api, Clock, _api
+from tests.api.conftest import Api, _api
 
 Outcome = tuple[str, str | None, Any]
 
@@ -51,7 +55,7 @@ def twin(migrated_template: Path, tmp_path: Path) -> Iterator[Api]:
 
 
 def count_writes(monkeypatch: pytest.MonkeyPatch, db: Database) -> list[int]:
-    """Count ``db``'s write transactions from now on."""
+    """Count ``db``'s write transactions from now on (from any thread)."""
     real = db.write
     count = [0]
 
@@ -65,58 +69,54 @@ def count_writes(monkeypatch: pytest.MonkeyPatch, db: Database) -> list[int]:
     return count
 
 
-BLOCKER = signal("s-blocker", "o-blocker")
-
-
-async def submit_together(
-    db: Database, clock: Clock, bodies: list[object], times: list[datetime] | None = None
+async def queued_together(
+    writer: Writer, bodies: list[object], times: list[datetime]
 ) -> list[Answer | BaseException]:
-    """Hold the committer in a first group (``BLOCKER``) until every body is queued behind
-    it, so that the bodies form the next group (received at ``times``, default the clock's
-    time); their answers, or what they raised."""
-    grouping = GroupCommit(db, clock)
+    """Hold the writer's thread in a job until every body is queued behind it, so that the
+    bodies form one group (each received at its time); their answers, or what they raised."""
     entered, release = threading.Event(), threading.Event()
-    real = db.write
-    patched = "write" in vars(db)
 
-    @contextmanager
-    def gated() -> Iterator[Tx]:
-        vars(db)["write"] = real  # the writes after this one go straight through
+    def hold() -> None:
         entered.set()
         release.wait(timeout=30)
-        with real() as tx:
-            yield tx
 
-    vars(db)["write"] = gated
+    held = asyncio.ensure_future(writer.run_async(hold))
+    await asyncio.to_thread(entered.wait, 30)
+    waiting = [
+        asyncio.ensure_future(writer.submit_async(body, at))
+        for body, at in zip(bodies, times, strict=True)
+    ]
+    await asyncio.sleep(0)  # each submit runs up to its await: all are queued
+    release.set()
+    await held
+    return list(await asyncio.gather(*waiting, return_exceptions=True))
+
+
+def submit_together(
+    db: Database, bodies: list[object], times: list[datetime]
+) -> list[Answer | BaseException]:
+    """:func:`queued_together` on a writer of its own, closed afterwards."""
+    writer = Writer(db)
     try:
-        first = asyncio.ensure_future(grouping.submit(BLOCKER))
-        await asyncio.to_thread(entered.wait, 30)
-        received = times or [clock.now] * len(bodies)
-        rest = [
-            asyncio.ensure_future(grouping.submit(body, at))
-            for body, at in zip(bodies, received, strict=True)
-        ]
-        await asyncio.sleep(0)  # each submit runs up to its await: all are queued
-        release.set()
-        answers = await asyncio.gather(first, *rest, return_exceptions=True)
+        return asyncio.run(queued_together(writer, bodies, times))
     finally:
-        grouping.close()
-        if not patched:
-            vars(db).pop("write", None)
-    return answers[1:]
+        writer.close()
 
 
-def submitted(db: Database, clock: Clock, bodies: list[object]) -> list[Answer]:
-    answers = asyncio.run(submit_together(db, clock, bodies))
+def answered(answers: list[Answer | BaseException]) -> list[Answer]:
     assert all(isinstance(a, Answer) for a in answers), answers
     return [a for a in answers if isinstance(a, Answer)]
+
+
+def submitted(api: Api, bodies: list[object]) -> list[Answer]:
+    return answered(submit_together(api.db, bodies, [api.clock.now] * len(bodies)))
 
 
 def summary(answer: Answer) -> Outcome:
     result = answer.result
     if result.outcome is None:
         return (result.status, None if result.error is None else result.error.code, None)
-    return (result.status, None, outcome_json(result.outcome, answer.charge))
+    return (result.status, None, outcome_json(OutcomeView(result.outcome, answer.ledger)))
 
 
 def signal_count(db: Database) -> int:
@@ -147,9 +147,9 @@ def test_one_group_answers_as_one_after_another(
     api.landing()
     twin.landing()
     writes = count_writes(monkeypatch, api.db)
-    together = submitted(api.db, api.clock, MIXED)
-    assert writes[0] == 2  # the blocker's, then the whole group's: one commit
-    alone = [submitted(twin.db, twin.clock, [body])[0] for body in MIXED]
+    together = submitted(api, MIXED)
+    assert writes[0] == 1  # the whole group: one transaction
+    alone = [submitted(twin, [body])[0] for body in MIXED]
     assert [summary(a) for a in together] == [summary(a) for a in alone]
     statuses = [a.result.status for a in together]
     assert statuses == [
@@ -165,20 +165,39 @@ def test_one_group_answers_as_one_after_another(
         "rejected",
         "accepted",
     ]
-    errors = [(e.status, e.code, e.field) for a in together if (e := a.result.error)]
+    errors = [(status_of(e), e.code, e.field) for a in together if (e := a.result.error)]
     assert errors == [
         (404, "unknown_contract", "contract"),
         (409, "idempotency_conflict", "id"),
         (422, "customer_required", "customer"),
         (422, "invalid_signal", None),
     ]
-    assert signal_count(api.db) == 7 == signal_count(twin.db)  # with the blocker
+    assert signal_count(api.db) == 6 == signal_count(twin.db)
     assert together[1].result.outcome is not None
     assert together[1].result.outcome.state.value == "in_review"
     assert {a.moment for a in together} == {api.clock.now}
 
 
-def test_failed_group_fails_every_request_and_stores_nothing(
+def test_a_group_answers_each_outcome_with_its_ledger(api: Api, twin: Api) -> None:
+    """An outcome confirmed by hand has its charge; signals after it, grouped, answer with
+    it as a signal sent alone does."""
+    api.landing()
+    twin.landing()
+    for each in (api, twin):
+        each.post("/v1/signals", signal("s-0", "o1"), scope="ingest")
+        settled = each.post(
+            "/v1/outcomes/landing/o1/settle", {"decision": "confirm", "reason": "checked"}
+        )
+        assert settled.status_code == 200, settled.text
+    bodies: list[object] = [signal("s-1", "o1", "score", value=3), signal("s-2", "o2")]
+    together = submitted(api, bodies)
+    alone = [submitted(twin, [body])[0] for body in bodies]
+    assert [summary(a) for a in together] == [summary(a) for a in alone]
+    assert [item.kind for item in together[0].ledger] == ["charge"]
+    assert together[1].ledger == ()
+
+
+def test_a_failed_group_fails_every_request_and_stores_nothing(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     api.landing()
@@ -192,7 +211,8 @@ def test_failed_group_fails_every_request_and_stores_nothing(
 
     monkeypatch.setattr(api.db, "write", failing)
     bodies: list[object] = [signal(f"s-{n}", f"o{n % 3}") for n in range(5)]
-    answers = asyncio.run(submit_together(api.db, api.clock, bodies))
+    answers = submit_together(api.db, bodies, [api.clock.now] * len(bodies))
+    assert len(answers) == 5
     assert all(isinstance(a, OSError) and str(a) == "disk I/O error" for a in answers)
     monkeypatch.setattr(api.db, "write", real)
     assert signal_count(api.db) == 0
@@ -221,13 +241,40 @@ def test_a_failed_commit_is_a_500_for_the_request(
 
 
 async def post_all(app_api: Api, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
-    """POST every body at once, on one event loop, to a second app over the same store."""
-    app = create_app(Earnest(app_api.db, clock=app_api.clock))
+    """POST every body at once, on one event loop, to a second app over the same store; its
+    writer is held until every signal is queued, as when they arrive during a commit."""
+    earnest = Earnest(app_api.db, clock=app_api.clock)
+    app = create_app(earnest)
     transport = httpx.ASGITransport(app=cast(Any, app))  # Litestar's scope types are narrower
+    entered, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        entered.set()
+        release.wait(timeout=30)
+
     async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        held = asyncio.ensure_future(earnest.writer.run_async(hold))
+        await asyncio.to_thread(entered.wait, 30)
+        queued = [0]
+        put = earnest.writer.put
+
+        def counted(item: Any) -> None:
+            queued[0] += 1
+            put(item)
+
+        earnest.writer.put = counted  # type: ignore[method-assign]
         headers = app_api.headers("ingest")
-        posts = (http.post("/v1/signals", json=body, headers=headers) for body in bodies)
-        return await asyncio.gather(*posts)
+        posts = [
+            asyncio.ensure_future(http.post("/v1/signals", json=body, headers=headers))
+            for body in bodies
+        ]
+        for _ in range(3000):
+            if queued[0] == len(bodies):
+                break
+            await asyncio.sleep(0.001)
+        release.set()
+        await held
+        return list(await asyncio.gather(*posts))
 
 
 def test_concurrent_posts_are_answered_and_stored_once(
@@ -246,7 +293,7 @@ def test_concurrent_posts_are_answered_and_stored_once(
         for n in range(48)
     ]
     responses = asyncio.run(post_all(api, bodies))
-    assert writes[0] < len(bodies) // 4  # they arrived together: a few groups, not 48 commits
+    assert writes[0] == 1  # they arrived during a commit: one group, not 48 commits
     assert [r.status_code for r in responses] == [200] * len(bodies)
     for body, response in zip(bodies, responses, strict=True):
         answer = response.json()
@@ -267,22 +314,33 @@ def test_each_signal_is_decided_at_the_time_it_was_received(api: Api) -> None:
     start = api.clock.now
     times = [start + timedelta(seconds=s) for s in (1, 2, 5, 3)]  # the last was queued late
     bodies: list[object] = [signal(f"s-{n}", f"o{n}") for n in range(4)]
-    answers = submitted_at(api, bodies, times)
+    answers = answered(submit_together(api.db, bodies, times))
     # Its engine time never runs backwards: the late one is taken at the latest time before it.
-    assert [a.moment for a in answers] == [*times[:3], times[2]]
-    with api.db.read() as tx:
-        rows = tx.query("SELECT id, received_at FROM signals WHERE id != 's-blocker' ORDER BY id")
     expected = [*times[:3], times[2]]
+    assert [a.moment for a in answers] == expected
+    with api.db.read() as tx:
+        rows = tx.query("SELECT id, received_at FROM signals ORDER BY id")
     assert rows == [(f"s-{n}", to_us(t)) for n, t in enumerate(expected)]
 
 
-def submitted_at(api: Api, bodies: list[object], times: list[datetime]) -> list[Answer]:
-    answers = asyncio.run(submit_together(api.db, api.clock, bodies, times))
-    assert all(isinstance(a, Answer) for a in answers), answers
-    return [a for a in answers if isinstance(a, Answer)]
+def test_engine_times_never_run_backwards_across_groups(api: Api) -> None:
+    api.landing()
+    start = api.clock.now
+    writer = Writer(api.db)
+    try:
+        first = writer.submit(signal("s-1", "o1"), start + timedelta(seconds=10))
+        second = writer.submit(signal("s-2", "o2"), start + timedelta(seconds=4))  # late
+        third = writer.submit(signal("s-3", "o3"), start + timedelta(seconds=12))
+    finally:
+        writer.close()
+    assert [a.moment for a in (first, second, third)] == [
+        start + timedelta(seconds=10),
+        start + timedelta(seconds=10),
+        start + timedelta(seconds=12),
+    ]
 
 
-def test_the_committer_outlives_a_failed_group(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_writer_outlives_a_failed_group(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     api.landing()
     real = api.db.write
     failures = [OSError("disk I/O error")]
@@ -295,33 +353,90 @@ def test_the_committer_outlives_a_failed_group(api: Api, monkeypatch: pytest.Mon
             yield tx
 
     monkeypatch.setattr(api.db, "write", failing_once)
-
-    async def twice() -> tuple[BaseException | Answer, BaseException | Answer]:
-        grouping = GroupCommit(api.db, api.clock)
-        try:
-            first = await asyncio.gather(
-                grouping.submit(signal("s-1", "o1")), return_exceptions=True
-            )
-            second = await grouping.submit(signal("s-2", "o2"))
-        finally:
-            grouping.close()
-        return first[0], second
-
-    first, second = asyncio.run(twice())
-    assert isinstance(first, OSError)
-    assert isinstance(second, Answer)
+    writer = Writer(api.db)
+    try:
+        with pytest.raises(OSError, match="disk I/O error"):
+            writer.submit(signal("s-1", "o1"), api.clock.now)
+        second = writer.submit(signal("s-2", "o2"), api.clock.now)
+        assert writer.run(lambda: "a job after it") == "a job after it"
+    finally:
+        writer.close()
     assert second.result.status == "accepted"
     assert signal_count(api.db) == 1
 
 
-def test_a_closed_group_commit_starts_again(api: Api) -> None:
+def test_a_failed_job_fails_only_its_caller(api: Api) -> None:
     api.landing()
-    grouping = GroupCommit(api.db, api.clock)
-    grouping.close()  # nothing to drain
-    answer = asyncio.run(grouping.submit(signal("s-1", "o1")))
-    grouping.close()
-    assert answer.result.status == "accepted"
+    writer = Writer(api.db)
+
+    def broken() -> None:
+        raise RuntimeError("a bug in a use case")
+
+    try:
+        with pytest.raises(RuntimeError, match="a bug in a use case"):
+            writer.run(broken)
+        assert writer.submit(signal("s-1", "o1"), api.clock.now).result.status == "accepted"
+    finally:
+        writer.close()
     assert signal_count(api.db) == 1
+
+
+def test_close_commits_what_is_queued(api: Api) -> None:
+    api.landing()
+    writer = Writer(api.db)
+    bodies: list[object] = [signal(f"s-{n}", f"o{n}") for n in range(5)]
+
+    async def close_while_queued() -> list[Answer | BaseException]:
+        entered, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            entered.set()
+            release.wait(timeout=30)
+
+        held = asyncio.ensure_future(writer.run_async(hold))
+        await asyncio.to_thread(entered.wait, 30)
+        waiting = [
+            asyncio.ensure_future(writer.submit_async(body, api.clock.now)) for body in bodies
+        ]
+        await asyncio.sleep(0)  # all are queued, behind the held job
+        closing = asyncio.ensure_future(asyncio.to_thread(writer.close))
+        await asyncio.sleep(0.05)
+        assert not closing.done()  # close waits for the queue to be drained
+        release.set()
+        await closing
+        await held
+        return list(await asyncio.gather(*waiting, return_exceptions=True))
+
+    answers = answered(asyncio.run(close_while_queued()))
+    assert [a.result.status for a in answers] == ["accepted"] * 5
+    assert signal_count(api.db) == 5
+
+
+def test_a_closed_writer_starts_again(api: Api) -> None:
+    api.landing()
+    writer = Writer(api.db)
+    writer.close()  # nothing to drain
+    answer = writer.submit(signal("s-1", "o1"), api.clock.now)
+    writer.close()
+    answer_async = asyncio.run(writer.submit_async(signal("s-2", "o2"), api.clock.now))
+    writer.close()
+    assert answer.result.status == answer_async.result.status == "accepted"
+    assert signal_count(api.db) == 2
+
+
+def test_a_group_is_at_most_max_group_signals(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    api.landing()
+    writes = count_writes(monkeypatch, api.db)
+    bodies: list[object] = [signal(f"s-{n}", f"o{n}") for n in range(7)]
+    writer = Writer(api.db, max_group=3)
+    try:
+        answers = answered(
+            asyncio.run(queued_together(writer, bodies, [api.clock.now] * len(bodies)))
+        )
+    finally:
+        writer.close()
+    assert [a.result.status for a in answers] == ["accepted"] * 7
+    assert writes[0] == 3  # 3 + 3 + 1
 
 
 def test_ingest_refuses_engine_times_that_run_backwards(api: Api) -> None:

@@ -42,6 +42,8 @@ def test_open_then_already_open(api_any: Api) -> None:
         "values": {},
         "last_check": None,
         "charge": None,
+        "credits": [],
+        "net": None,
         "contested": False,
     }
     api.clock.advance(minutes=1)
@@ -117,7 +119,15 @@ def test_manual_confirm_books_a_charge_and_settles_once(api_any: Api) -> None:
     body = settled.json()
     assert body["state"] == "confirmed"
     assert body["settled_at"] == "2026-11-23T11:00:00Z"
-    assert body["charge"] == {"amount": "0.99", "currency": "USD", "period": "2026-11-01"}
+    assert body["charge"] == {
+        "id": body["charge"]["id"],
+        "amount": "0.99",
+        "currency": "USD",
+        "period": "2026-11-01",
+        "booked_at": "2026-11-23T11:00:00Z",
+    }
+    assert isinstance(body["charge"]["id"], int)
+    assert (body["credits"], body["net"]) == ([], "0.99")
     assert api.get(path("p-1"), scope="read").json()["charge"] == body["charge"]
     again = api.post(path("p-1", "settle"), {"decision": "cancel", "reason": "oops"})
     assert again.status_code == 409

@@ -12,8 +12,8 @@ from urllib.parse import quote
 
 import httpx
 
-from earnest.app import Earnest
 from earnest.api.server import serve_http
+from earnest.app import Earnest
 from earnest.service.process import HttpServer, run_process
 from earnest.store import Database
 from tests.api.conftest import make_keys

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from earnest.app import Earnest
 from earnest.api.server import serve_http
+from earnest.app import Earnest
 from earnest.client import Client
 from earnest.store import Database, connect
 from tests.api.conftest import make_keys

@@ -14,7 +14,7 @@ from earnest.client import _types as types
 PAIRS: list[tuple[Any, type[msgspec.Struct]]] = [
     (types.Price, schemas.Price),
     (types.Check, schemas.Check),
-    (types.Charge, schemas.Charge),
+    (types.LedgerEntry, schemas.LedgerEntry),
     (types.Outcome, schemas.Outcome),
     (types.Signal, schemas.SignalOut),
     (types.SignalResult, schemas.SignalAnswer),

@@ -98,6 +98,8 @@ OPERATIONS: tuple[Operation, ...] = (
               errors=(422,)),
     Operation("delete", "/v1/keys/{id}", "Revoke an API key", Scope.ADMIN, {200: "ApiKey"},
               errors=(404,)),
+    Operation("get", "/v1/activity", "The activity log, newest first", Scope.ADMIN,
+              {200: "ActivityList"}, query=_LIST, errors=(422,)),
 )  # fmt: skip
 
 _VERSION = {"type": "integer", "minimum": 1, "maximum": MAX_VERSION - 1}

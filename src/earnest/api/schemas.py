@@ -124,10 +124,14 @@ class Check(Struct):
     explanation: str
 
 
-class Charge(Struct):
+class LedgerEntry(Struct):
+    """A charge or a credit booked for an outcome."""
+
+    id: int
     amount: Annotated[str, Meta(description="exact decimal text")]
     currency: str
     period: Annotated[str, Meta(description="the billing period's first day, YYYY-MM-DD")]
+    booked_at: datetime
 
 
 class Outcome(Struct):
@@ -145,14 +149,26 @@ class Outcome(Struct):
     price: Price
     values: dict[str, bool | Number | str]
     last_check: Check | None
-    charge: Charge | None
+    charge: LedgerEntry | None
+    credits: list[LedgerEntry]
+    net: Annotated[
+        str | None,
+        Meta(description="exact decimal text: the charge less its credits (null if no charge)"),
+    ]
     contested: bool
+
+
+Warnings = Annotated[
+    list[str],
+    Meta(description="accepted, but likely a mistake: a signal no condition of its contract reads"),
+]
 
 
 class SignalAnswer(Struct):
     duplicate: bool
     signal: SignalOut
     outcome: Outcome
+    warnings: Warnings
 
 
 class Batch(Struct, forbid_unknown_fields=True):
@@ -170,6 +186,7 @@ class BatchItem(Struct, omit_defaults=True):
     index: int
     status: Literal["accepted", "duplicate", "rejected"]
     error: BatchError | UnsetType = UNSET
+    warnings: Warnings | UnsetType = UNSET
 
 
 class BatchAnswer(Struct):
@@ -250,6 +267,22 @@ class KeyList(Struct):
     next_cursor: str | None
 
 
+class ActivityEntry(Struct):
+    seq: int
+    at: datetime
+    actor: Annotated[str, Meta(description="the API key's id, 'cli' or 'system'")]
+    action: str
+    subject: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    hash: str
+
+
+class ActivityList(Struct):
+    items: list[ActivityEntry]
+    next_cursor: str | None
+
+
 class Health(Struct):
     status: Literal["ok"]
 
@@ -257,7 +290,7 @@ class Health(Struct):
 ALL: tuple[type[Struct], ...] = (
     Error, ContractError, ContractIn, Contract, ContractList, Validated, SignalIn, SignalAnswer,
     Batch, BatchAnswer, OpenOutcome, Outcome, OutcomeList, History, SettleIn, Customer,
-    CustomerList, CustomerUpdate, KeyIn, ApiKey, NewApiKey, KeyList, Health,
+    CustomerList, CustomerUpdate, KeyIn, ApiKey, NewApiKey, KeyList, ActivityList, Health,
 )  # fmt: skip
 
 

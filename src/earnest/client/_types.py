@@ -27,10 +27,14 @@ class Check(TypedDict):
     explanation: str
 
 
-class Charge(TypedDict):
+class LedgerEntry(TypedDict):
+    """A charge or a credit booked for an outcome; ``amount`` is exact decimal text."""
+
+    id: int
     amount: str
     currency: str
-    period: str
+    period: str  # the billing period's first day, YYYY-MM-DD
+    booked_at: str
 
 
 class Outcome(TypedDict):
@@ -48,7 +52,9 @@ class Outcome(TypedDict):
     price: Price
     values: dict[str, Value]
     last_check: Check | None
-    charge: Charge | None
+    charge: LedgerEntry | None
+    credits: list[LedgerEntry]
+    net: str | None  # the charge less its credits, exact decimal text; None if no charge
     contested: bool
 
 
@@ -64,11 +70,14 @@ class Signal(TypedDict):
 
 
 class SignalResult(TypedDict):
-    """``POST /v1/signals``: ``duplicate`` is true when the ``id`` was already applied."""
+    """``POST /v1/signals``: ``duplicate`` is true when the ``id`` was already applied;
+    ``warnings`` is not empty when the signal was accepted but is likely a mistake (its name
+    appears in no condition of its contract)."""
 
     duplicate: bool
     signal: Signal
     outcome: Outcome
+    warnings: list[str]
 
 
 class ItemError(TypedDict):
@@ -85,6 +94,7 @@ class _BatchItemBase(TypedDict):
 
 class BatchItem(_BatchItemBase, total=False):
     error: ItemError  # only when rejected
+    warnings: list[str]  # only when accepted with warnings
 
 
 class BatchResult(TypedDict):
