@@ -28,7 +28,7 @@ from earnest.service.outcomes import Outcomes
 from earnest.service.scheduler import POLL_S, DueWork, Scheduler
 from earnest.service.signals import Signals
 from earnest.service.writer import Writer
-from earnest.store import Database
+from earnest.store import Database, redact
 
 T = TypeVar("T")
 
@@ -52,6 +52,11 @@ class Earnest:
     @property
     def dialect(self) -> str:
         return self.db.dialect
+
+    @property
+    def database_name(self) -> str:
+        """The database's URL without its password, for messages and logs."""
+        return redact(self.db.url)
 
     @property
     def reads_never_wait(self) -> bool:

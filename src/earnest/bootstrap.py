@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from earnest.app import Earnest
 from earnest.clock import Clock, utc_now
-from earnest.errors import NotFound
-from earnest.store import connect, redact
+from earnest.errors import Invalid, NotFound
+from earnest.store import connect, normalise_url, redact
+
+__all__ = ["MissingDatabase", "build", "redact", "sqlite_file"]
 
 
 class MissingDatabase(NotFound):
@@ -31,3 +33,11 @@ def build(database_url: str, *, clock: Clock = utc_now, create: bool = True) -> 
         raise MissingDatabase(database_url)
     db.migrate()
     return Earnest(db, clock=clock)
+
+
+def sqlite_file(url: str) -> str:
+    """The file of a SQLite ``url`` (``Invalid`` for any other database)."""
+    dialect, file = normalise_url(url)
+    if dialect != "sqlite":
+        raise Invalid(f"{redact(url)} is not a SQLite file", field="database")
+    return file

@@ -2,18 +2,29 @@
 API's ``error.code``), the ``field`` it is about (or ``None``) and a plain ``message``.
 
 The service layer knows nothing of HTTP: the API maps ``code`` to a status in one table
-(``earnest.api.errors.STATUS``), the CLI prints ``error: <code>: <message>`` and exits 1. ::
+(``earnest.api.errors.STATUS``); the CLI prints one ``error: ...`` line naming the problem and
+exits 1 (``simulate`` reports each refused line as ``FILE:LINE: field: message``). ::
 
     EarnestError
-     ├── Invalid               input that can never be accepted as sent (422)
-     │    ├── MalformedJson    not JSON at all (400)                   earnest.jsonio
-     │    ├── InvalidSignal    a signal's field                         earnest.signals
-     │    └── ContractError    a contract's fields, with line and column earnest.contract
-     ├── NotFound              no such contract, outcome, customer, key (404)
-     ├── Conflict              valid, but not in the present state (409)
-     ├── Unauthorized          no valid credentials (401)
-     ├── Forbidden             credentials that do not allow this (403)
-     └── Unavailable           shutting down; try again (503)
+     ├── Invalid                input that can never be accepted as sent (422)
+     │    ├── MalformedJson     not JSON at all (400)                    earnest.jsonio
+     │    ├── InvalidSignal     a signal's field                          earnest.signals
+     │    ├── ContractError     a contract's fields, line and column      earnest.contract
+     │    ├── ConditionError    one condition, line and column            earnest.contract
+     │    ├── CustomerRequired  an opening signal without a customer      earnest.rules
+     │    └── BatchTooLarge     over 10,000 signals                       earnest.service
+     ├── NotFound               (404)
+     │    ├── UnknownContract, UnknownOutcome                             earnest.rules
+     │    ├── UnknownCustomer, UnknownKey                                 earnest.service
+     │    └── MissingDatabase   a read-only command's database is absent  earnest.bootstrap
+     ├── Conflict               valid, but not in the present state (409)
+     │    ├── ContractArchived, CustomerMismatch, IdempotencyConflict,
+     │    │   AlreadySettled                                              earnest.rules
+     │    └── IllegalTransition the engine's refusal of an input          earnest.engine
+     ├── Unauthorized           no valid credentials (401)
+     ├── Forbidden              credentials that do not allow this (403)
+     └── Unavailable            try again later (503)
+          └── PortInUse         ``serve``/``demo`` cannot listen          earnest.api.server
 
 Catch :class:`EarnestError` for all of them. Anything else escaping a use case is a bug.
 """
@@ -45,7 +56,9 @@ class EarnestError(Exception):
         super().__init__(message)
 
 
-class Invalid(EarnestError):
+class Invalid(EarnestError, ValueError):
+    """Also a ``ValueError``: what callers of a parser already catch."""
+
     code = "invalid_field"
 
 

@@ -6,7 +6,7 @@ clock never runs backwards (an earlier ``at`` is received at the clock's time an
 signal, until every outcome has settled. Pure: no clock, no files; the CLI does the I/O.
 
 A signal is admitted by the rules ingest applies (:mod:`earnest.rules`): the same refusals,
-with the same codes and fields (decision 0012).
+with the same codes and fields (decision 0013).
 """
 
 from __future__ import annotations

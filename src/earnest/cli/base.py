@@ -112,8 +112,11 @@ def with_app(*, creates: bool = True) -> Callable[[Callable[..., None]], Callabl
 
 def open_app(url: str, *, create: bool = True) -> Earnest:
     """The application over the database at ``url``; exit 1 with a clear message."""
-    from earnest.bootstrap import MissingDatabase, build  # noqa: PLC0415
-    from earnest.store import redact  # noqa: PLC0415
+    from earnest.bootstrap import (  # noqa: PLC0415
+        MissingDatabase,
+        build,
+        redact,
+    )
 
     try:
         return build(url, create=create)
@@ -127,7 +130,7 @@ def open_app(url: str, *, create: bool = True) -> Earnest:
 
 def _scrub(text: str, url: str) -> str:
     """``text`` without the password of ``url``, should a driver's message repeat it."""
-    from earnest.store import redact  # noqa: PLC0415
+    from earnest.bootstrap import redact  # noqa: PLC0415
 
     redacted = redact(url)
     if redacted == url:

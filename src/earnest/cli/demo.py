@@ -15,6 +15,7 @@ from urllib.parse import quote
 import click
 
 from earnest.api.server import bind, serve_http
+from earnest.bootstrap import sqlite_file
 from earnest.cli.base import fail, log_to_stderr, open_app
 from earnest.demo import (
     CUSTOMERS,
@@ -28,7 +29,6 @@ from earnest.demo import (
 )
 from earnest.errors import EarnestError
 from earnest.service.process import run_process
-from earnest.store import normalise_url
 
 DEFAULT_DEMO_DATABASE = "./earnest-demo.db"
 _TRY_CONTRACT = "code_shipped"
@@ -57,9 +57,10 @@ def demo(host: str, port: int, path: str, rate: float) -> None:
     """Serve a fresh demo database with the example contracts and live demo traffic."""
     log_to_stderr()
     try:
-        dialect, file = normalise_url(path)
-        if dialect != "sqlite":
-            raise ValueError("the demo runs on a SQLite file it may delete, not on PostgreSQL")
+        file = sqlite_file(path)
+    except ValueError:
+        fail("the demo runs on a SQLite file it may delete, not on PostgreSQL")
+    try:
         remove_database_files(Path(file))
     except (ValueError, OSError) as error:
         fail(str(error))

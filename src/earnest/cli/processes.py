@@ -19,7 +19,6 @@ from earnest.engine import Outcome
 from earnest.errors import EarnestError
 from earnest.jsonio import MalformedJson, parse_json
 from earnest.service.process import run_process, tune_gc
-from earnest.store import redact
 from earnest.timefmt import format_time
 
 
@@ -124,7 +123,7 @@ def worker(app: Earnest) -> None:
     """Run the scheduler (no HTTP) until SIGTERM or Ctrl-C: for extra processes on PostgreSQL."""
     log_to_stderr()
     click.echo(
-        f"earnest worker: scheduler running on {redact(app.db.url)}; SIGTERM or Ctrl-C stops it"
+        f"earnest worker: scheduler running on {app.database_name}; SIGTERM or Ctrl-C stops it"
     )
     tune_gc()
     run_process(app.scheduler())
@@ -143,7 +142,7 @@ def serve(app: Earnest, host: str, port: int) -> None:
     except EarnestError as error:
         fail(error.message)
     click.echo(
-        f"earnest serve: API on http://{host}:{port}, scheduler on {redact(app.db.url)};"
+        f"earnest serve: API on http://{host}:{port}, scheduler on {app.database_name};"
         " SIGTERM or Ctrl-C stops it"
     )
     tune_gc()

@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from earnest.contract.condition import Verdict
 from earnest.contract.model import OnTimeout
+from earnest.errors import Conflict
 
 
 class State(StrEnum):
@@ -112,8 +113,10 @@ def timer(state: State, active_until: datetime, review_ends_at: datetime | None)
     return None
 
 
-class IllegalTransition(ValueError):
+class IllegalTransition(Conflict):
     """An input that the outcome's state does not allow, such as settling a settled outcome."""
+
+    code = "illegal_transition"
 
     def __init__(self, state: State, event: Event) -> None:
         self.state = state

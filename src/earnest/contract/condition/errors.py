@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from earnest.errors import Invalid
 
-class ConditionError(ValueError):
+
+class ConditionError(Invalid):
     """A condition that does not compile: a syntax error, a bad literal or a bound exceeded.
 
     ``line`` and ``column`` are 1-based within the expression's text; ``snippet`` is that line,
@@ -14,12 +16,14 @@ class ConditionError(ValueError):
     def __init__(
         self, message: str, line: int, column: int, snippet: str, item: int | None = None
     ) -> None:
-        self.message = message
+        super().__init__(message, code="invalid_condition", field="conditions")
         self.line = line
         self.column = column
         self.snippet = snippet
         self.item = item
-        super().__init__(f"line {line}, column {column}: {message}\n{snippet}")
+
+    def __str__(self) -> str:
+        return f"line {self.line}, column {self.column}: {self.message}\n{self.snippet}"
 
     @classmethod
     def at(cls, source: str, offset: int, message: str, item: int | None) -> ConditionError:
