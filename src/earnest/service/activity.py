@@ -3,38 +3,19 @@ its actor, time, what and the before and after values, on a hash chain of its ow
 
 Actors: an API key's id, ``cli`` for the command line, ``system`` for Earnest itself (later a
 dashboard user or a portal link). Each use case that changes something records its entry in
-the same transaction as the change, through :func:`record`.
+the same transaction as the change, through :func:`append_activity`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
-
-from earnest.service.pages import Page, check_limit
-from earnest.store import Database, Tx
+from earnest.service.pages import Page, check_limit, page_of
+from earnest.store import Database
 from earnest.store.activity import ActivityEntry, append_activity, list_activity
 
-__all__ = ["CLI", "SYSTEM", "Activity", "ActivityEntry", "record"]
+__all__ = ["CLI", "SYSTEM", "Activity", "ActivityEntry", "append_activity"]
 
 CLI = "cli"
 SYSTEM = "system"
-
-
-def record(  # noqa: PLR0917  (the entry's fields, in the order they read)
-    tx: Tx,
-    at: datetime,
-    actor: str,
-    action: str,
-    subject: str,
-    before: Mapping[str, Any] | None,
-    after: Mapping[str, Any] | None,
-) -> ActivityEntry:
-    """Append one entry to the activity log, inside the caller's write transaction."""
-    return append_activity(
-        tx, at=at, actor=actor, action=action, subject=subject, before=before, after=after
-    )
 
 
 class Activity:
@@ -46,5 +27,4 @@ class Activity:
         check_limit(limit)
         with self.db.read() as tx:
             found = list_activity(tx, limit=limit + 1, before_seq=before_seq)
-        after = (found[limit - 1].seq,) if len(found) > limit else None
-        return Page(found[:limit], after)
+        return page_of(found, limit, lambda last: (last.seq,))

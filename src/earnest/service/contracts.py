@@ -8,7 +8,7 @@ from typing import Any
 from earnest.clock import Clock
 from earnest.contract import Contract, contract_to_dict
 from earnest.rules import UnknownContract
-from earnest.service.activity import record
+from earnest.service.activity import append_activity
 from earnest.service.pages import Page, check_limit
 from earnest.store import Database
 from earnest.store.contracts import (
@@ -48,8 +48,15 @@ class Contracts:
             before = latest_contract(tx, contract.key)
             stored, created = save_contract(tx, contract, now)
             if created:
-                record(tx, now, actor, "contract.saved", contract.key, _summary(before),
-                       _summary(stored))  # fmt: skip
+                append_activity(
+                    tx,
+                    at=now,
+                    actor=actor,
+                    action="contract.saved",
+                    subject=contract.key,
+                    before=_summary(before),
+                    after=_summary(stored),
+                )
         return stored, created
 
     def latest(self, key: str) -> StoredContract:
@@ -86,6 +93,13 @@ class Contracts:
             if stored is None:
                 raise UnknownContract(key, field="key")
             if before is not None and not before.archived:
-                record(tx, now, actor, "contract.archived", key, {"archived": False},
-                       {"archived": True})  # fmt: skip
+                append_activity(
+                    tx,
+                    at=now,
+                    actor=actor,
+                    action="contract.archived",
+                    subject=key,
+                    before={"archived": False},
+                    after={"archived": True},
+                )
         return stored

@@ -9,8 +9,8 @@ from typing import Any
 
 from earnest.clock import Clock
 from earnest.errors import NotFound
-from earnest.service.activity import record
-from earnest.service.pages import Page, check_limit
+from earnest.service.activity import append_activity
+from earnest.service.pages import Page, check_limit, page_of
 from earnest.store import Database
 from earnest.store.codec import to_us
 from earnest.store.customers import (
@@ -40,8 +40,7 @@ class Customers:
         check_limit(limit)
         with self.db.read() as tx:
             found = list_customers(tx, limit=limit + 1, after=after)
-        last = found[limit - 1] if len(found) > limit else None
-        return Page(found[:limit], None if last is None else (to_us(last.created_at), last.id))
+        return page_of(found, limit, lambda last: (to_us(last.created_at), last.id))
 
     def get(self, ident: str) -> Customer:
         with self.db.read() as tx:
@@ -63,8 +62,23 @@ class Customers:
             after = get_customer(tx, ident)
             assert after is not None
             if before is None:
-                record(tx, now, actor, "customer.created", ident, None, after.editable())
+                append_activity(
+                    tx,
+                    at=now,
+                    actor=actor,
+                    action="customer.created",
+                    subject=ident,
+                    before=None,
+                    after=after.editable(),
+                )
             elif before.editable() != after.editable():
-                record(tx, now, actor, "customer.updated", ident, before.editable(),
-                       after.editable())  # fmt: skip
+                append_activity(
+                    tx,
+                    at=now,
+                    actor=actor,
+                    action="customer.updated",
+                    subject=ident,
+                    before=before.editable(),
+                    after=after.editable(),
+                )
         return after, before is None

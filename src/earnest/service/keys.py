@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from earnest.access import Scope
 from earnest.clock import Clock
 from earnest.errors import NotFound
-from earnest.service.activity import record
-from earnest.service.pages import Page, check_limit
+from earnest.service.activity import append_activity
+from earnest.service.pages import Page, check_limit, page_of
 from earnest.store import Database
 from earnest.store.codec import to_us
 from earnest.store.keys import ApiKey, authenticate, create_key, list_keys, revoke_key, touch
@@ -40,15 +40,22 @@ class Keys:
         now = self.clock()
         with self.db.write() as tx:
             created, secret = create_key(tx, scope, now, name)
-            record(tx, now, actor, "key.created", created.id, None, _shown(created))
+            append_activity(
+                tx,
+                at=now,
+                actor=actor,
+                action="key.created",
+                subject=created.id,
+                before=None,
+                after=_shown(created),
+            )
         return created, secret
 
     def list(self, *, limit: int, after: tuple[int, str] | None = None) -> Page[ApiKey]:
         check_limit(limit)
         with self.db.read() as tx:
             found = list_keys(tx, limit=limit + 1, after=after)
-        last = found[limit - 1] if len(found) > limit else None
-        return Page(found[:limit], None if last is None else (to_us(last.created_at), last.id))
+        return page_of(found, limit, lambda last: (to_us(last.created_at), last.id))
 
     def revoke(self, ident: str, *, actor: str) -> ApiKey:
         """Revoke key ``ident``: it stops working at once. Revoking twice changes nothing."""
@@ -58,8 +65,15 @@ class Keys:
             if revoked is None:
                 raise UnknownKey(ident)
             if revoked.revoked_at == now:
-                record(tx, now, actor, "key.revoked", ident, _shown_live(revoked),
-                       _shown(revoked))  # fmt: skip
+                append_activity(
+                    tx,
+                    at=now,
+                    actor=actor,
+                    action="key.revoked",
+                    subject=ident,
+                    before=_shown_live(revoked),
+                    after=_shown(revoked),
+                )
         return revoked
 
     def authenticate(self, token: str) -> ApiKey | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -28,3 +29,10 @@ def check_limit(limit: int) -> int:
             field="limit",
         )  # fmt: skip
     return limit
+
+
+def page_of(found: list[T], limit: int, position: Callable[[T], tuple[Any, ...]]) -> Page[T]:
+    """The page of ``found`` (up to ``limit + 1`` items, read to learn whether more follow):
+    its first ``limit`` items and, when more follow, the ``position`` of the last one."""
+    more = len(found) > limit
+    return Page(found[:limit], position(found[limit - 1]) if more else None)

@@ -86,6 +86,18 @@ class Tx(ABC):
         row = cursor.fetchone()
         return tuple(row) if row is not None else None
 
+    def newest_first(
+        self, select: str, after: tuple[int, str] | None, limit: int, *, id_column: str = "id"
+    ) -> list[tuple[Any, ...]]:
+        """``select`` (no WHERE) newest first by ``created_at``, then ``id_column``: the page
+        after ``after``, the (created_at µs, id) of the previous page's last row."""
+        params: list[Any] = []
+        if after is not None:
+            select += f" WHERE created_at < ? OR (created_at = ? AND {id_column} > ?)"
+            params = [after[0], after[0], after[1]]
+        order = f" ORDER BY created_at DESC, {id_column} LIMIT ?"
+        return self.query(select + order, [*params, limit])
+
     def in_list(self, count: int) -> str:
         """``(?, ?, …)`` for an IN clause of ``count`` items."""
         return "(" + ",".join("?" * count) + ")"

@@ -46,7 +46,8 @@ def save_contract(tx: Tx, contract: Contract, now: datetime) -> tuple[StoredCont
 
 
 _LATEST = (
-    "SELECT c.key, c.latest_version, c.archived, v.fingerprint, v.created_at, v.document"
+    "SELECT c.key, c.latest_version, c.archived, v.fingerprint, v.created_at AS version_at,"
+    " v.document, c.created_at"
     " FROM contracts c JOIN contract_versions v ON v.key = c.key AND v.version = c.latest_version"
 )
 
@@ -63,7 +64,7 @@ def latest_contracts(tx: Tx, keys: Iterable[str]) -> dict[str, StoredContract]:
 
 
 def _latest(tx: Tx, row: tuple[Any, ...]) -> StoredContract:
-    key, version, archived, fingerprint, created_at, document = row
+    key, version, archived, fingerprint, created_at, document, _ = row
     contract = _compiled(tx, key, int(version), document)
     return StoredContract(contract, int(version), fingerprint, bool(archived), from_us(created_at))
 
@@ -92,19 +93,12 @@ def pinned(tx: Tx, key: str, version: int) -> Contract:
 
 
 def list_contracts(
-    tx: Tx, *, limit: int | None = None, after: tuple[int, str] | None = None
+    tx: Tx, *, limit: int, after: tuple[int, str] | None = None
 ) -> list[StoredContract]:
     """Newest first (by creation, then key); ``after`` is the (created_at µs, key) of the
     last item of the previous page."""
-    sql, params = _LATEST, []
-    if after is not None:
-        sql += " WHERE c.created_at < ? OR (c.created_at = ? AND c.key > ?)"
-        params = [after[0], after[0], after[1]]
-    sql += " ORDER BY c.created_at DESC, c.key"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
-    return [_latest(tx, row) for row in tx.query(sql, params)]
+    select = f"SELECT * FROM ({_LATEST}) AS latest"
+    return [_latest(tx, row) for row in tx.newest_first(select, after, limit, id_column="key")]
 
 
 def contract_created_us(tx: Tx, key: str) -> int:

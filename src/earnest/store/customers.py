@@ -48,13 +48,7 @@ def get_customer(tx: Tx, ident: str) -> Customer | None:
 
 def list_customers(tx: Tx, *, limit: int, after: tuple[int, str] | None) -> list[Customer]:
     """Newest first; ``after`` is the (created_at µs, id) of the previous page's last item."""
-    sql = f"SELECT {_COLUMNS} FROM customers"
-    params: list[Any] = []
-    if after is not None:
-        sql += " WHERE created_at < ? OR (created_at = ? AND id > ?)"
-        params = [after[0], after[0], after[1]]
-    rows = tx.query(sql + " ORDER BY created_at DESC, id LIMIT ?", [*params, limit])
-    return [_row(row) for row in rows]
+    return [_row(row) for row in tx.newest_first(f"SELECT {_COLUMNS} FROM customers", after, limit)]
 
 
 def insert_customer(tx: Tx, ident: str, now: datetime) -> None:

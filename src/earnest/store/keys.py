@@ -78,13 +78,7 @@ def touch(tx: Tx, ident: str, now: datetime) -> None:
 
 def list_keys(tx: Tx, *, limit: int, after: tuple[int, str] | None = None) -> list[ApiKey]:
     """Newest first; ``after`` is the (created_at µs, id) of the previous page's last item."""
-    sql = f"SELECT {_COLUMNS} FROM api_keys"
-    params: list[object] = []
-    if after is not None:
-        sql += " WHERE created_at < ? OR (created_at = ? AND id > ?)"
-        params = [after[0], after[0], after[1]]
-    rows = tx.query(sql + " ORDER BY created_at DESC, id LIMIT ?", [*params, limit])
-    return [_row(r) for r in rows]
+    return [_row(r) for r in tx.newest_first(f"SELECT {_COLUMNS} FROM api_keys", after, limit)]
 
 
 def revoke_key(tx: Tx, ident: str, now: datetime) -> ApiKey | None:
