@@ -240,3 +240,50 @@ def test_tampered_cursor_is_refused(api: Api) -> None:
         assert response.json()["error"]["field"] == "cursor"
     keys_cursor = api.get("/v1/keys?limit=1").json()["next_cursor"]
     assert api.get(f"/v1/outcomes?cursor={keys_cursor}").status_code == 422
+
+
+CREDITED = """
+active_for: 48h
+review_window: 24h
+price: $0.99
+conditions: completed AND NOT disputed
+after_settlement: credit
+"""
+
+
+def test_a_credited_outcome_shows_its_credit_and_net(api_any: Api) -> None:
+    api = api_any
+    saved = api.client.put(
+        "/v1/contracts/refunded",
+        content=CREDITED,
+        headers={**api.headers(), "Content-Type": "application/yaml"},
+    )
+    assert saved.status_code == 201, saved.text
+    sent = {"contract": "refunded", "outcome": "r-1", "customer": "acme", "signal": "completed"}
+    assert api.post("/v1/signals", sent, scope="ingest").json()["outcome"]["state"] == "in_review"
+    api.clock.advance(hours=1)
+    settle = {"decision": "confirm", "reason": "checked"}
+    confirmed = api.post(path("r-1", "settle", "refunded"), settle).json()
+    charge = confirmed["charge"]
+    assert (charge["amount"], confirmed["credits"], confirmed["net"]) == ("0.99", [], "0.99")
+    api.clock.advance(hours=2)
+    late = api.post("/v1/signals", {**sent, "signal": "disputed"}, scope="ingest")
+    assert late.status_code == 200, late.text
+    outcome = late.json()["outcome"]
+    assert outcome["state"] == "confirmed"
+    assert outcome["charge"] == charge
+    [credit] = outcome["credits"]
+    assert credit == {
+        "id": credit["id"],
+        "amount": "0.99",
+        "currency": "USD",
+        "period": "2026-11-01",
+        "booked_at": "2026-11-23T13:00:00Z",
+    }
+    assert credit["id"] != charge["id"]
+    assert outcome["net"] == "0.00"
+    assert api.get(path("r-1", contract="refunded"), scope="read").json() == outcome
+    listed = api.get("/v1/outcomes?contract=refunded", scope="read").json()["items"]
+    assert listed == [outcome]
+    kinds = [e["kind"] for e in api.get(path("r-1", "history", "refunded")).json()["entries"]]
+    assert kinds[-1] == "credit"

@@ -150,3 +150,28 @@ def test_batch_over_ten_thousand_is_422(api: Api) -> None:
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "batch_too_large"
     assert response.json()["error"]["field"] == "signals"
+
+
+def test_a_misspelled_signal_name_is_accepted_with_a_warning(api_any: Api) -> None:
+    api = api_any
+    api.landing()
+    known = api.post("/v1/signals", signal("w1", id="w-0"), scope="ingest")
+    assert known.json()["warnings"] == []
+    typo = api.post("/v1/signals", signal("w1", name="complted", id="w-1"), scope="ingest")
+    assert typo.status_code == 200, typo.text
+    answer = typo.json()
+    assert answer["duplicate"] is False
+    assert answer["outcome"]["values"] == {"completed": True, "complted": True}
+    [warning] = answer["warnings"]
+    assert "'complted'" in warning
+    assert "'landing'" in warning
+    assert "completed" in warning.partition("its names")[2]  # the names it could have meant
+    history = api.get("/v1/outcomes/landing/w1/history").json()["entries"]
+    assert [e["kind"] for e in history].count("signal") == 2  # recorded all the same
+    items = [signal("w2", name="scor", value=5), signal("w2", name="score", value=5)]
+    batch = api.post("/v1/signals/batch", {"signals": items}, scope="ingest").json()
+    assert [r["status"] for r in batch["results"]] == ["accepted", "accepted"]
+    first, second = batch["results"]
+    assert len(first["warnings"]) == 1
+    assert "'scor'" in first["warnings"][0]
+    assert "warnings" not in second

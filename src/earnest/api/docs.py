@@ -1,7 +1,8 @@
 """docs/api.md, rendered from the OpenAPI document (``python scripts/gen_api_docs.py``).
 
-Everything per endpoint comes from :func:`earnest.api.openapi.document`; only the intro, the
-error codes and one example request per endpoint are written here.
+Everything per endpoint, and the fields of the main objects, come from
+:func:`earnest.api.openapi.document`; only the intro, the error codes and one example request
+per endpoint are written here.
 """
 
 from __future__ import annotations
@@ -136,6 +137,17 @@ curl -s -H "Authorization: Bearer $EARNEST_KEY" "$EARNEST_URL/v1/outcomes?limit=
 """
 
 
+# The answers whose fields are listed after the endpoints, in this order.
+OBJECTS = ("Outcome", "LedgerEntry", "SignalAnswer", "BatchItem", "ActivityEntry")
+
+_OBJECTS_INTRO = """
+## Objects
+
+The fields of the main answers; every other answer is named in its endpoint's responses and
+described in full in `GET /openapi.json`.
+"""
+
+
 def render(doc: dict[str, Any] | None = None) -> str:
     """The whole of docs/api.md for ``doc`` (by default, the API's own document)."""
     doc = document() if doc is None else doc
@@ -150,7 +162,28 @@ def render(doc: dict[str, Any] | None = None) -> str:
         out.append(f"- [`{method.upper()} {path}`](#{_anchor(method, path)}): {op['summary']}\n")
     for path, method, op in operations:
         out.append("\n" + _endpoint(path, method, op, schemas))
+    out.append(_OBJECTS_INTRO)
+    out += ["\n" + _object(name, schemas[name]) for name in OBJECTS]
     return "".join(out)
+
+
+def _object(name: str, schema: dict[str, Any]) -> str:
+    lines = [f"### `{name}`", ""]
+    if schema.get("description"):
+        lines += [" ".join(schema["description"].split()), ""]
+    lines += _fields(schema)
+    return "\n".join(lines)
+
+
+def _fields(schema: dict[str, Any]) -> list[str]:
+    """A table of ``schema``'s properties: type, whether always present, notes."""
+    required = set(schema.get("required", []))
+    lines = ["| field | type | always there | notes |", "|---|---|---|---|"]
+    for field, spec in schema.get("properties", {}).items():
+        present = "yes" if field in required else "no"
+        lines.append(f"| `{field}` | {_type(spec)} | {present} | {_notes(spec)} |")
+    lines.append("")
+    return lines
 
 
 def _anchor(method: str, path: str) -> str:

@@ -135,6 +135,9 @@ class LedgerEntry(Struct):
 
 
 class Outcome(Struct):
+    """The outcome object (SPEC section 8): its state, the values its signals set, the last
+    check, and the ledger entries booked for it."""
+
     contract: str
     contract_version: int
     outcome: str
@@ -149,8 +152,13 @@ class Outcome(Struct):
     price: Price
     values: dict[str, bool | Number | str]
     last_check: Check | None
-    charge: LedgerEntry | None
-    credits: list[LedgerEntry]
+    charge: Annotated[
+        LedgerEntry | None, Meta(description="booked when confirmed; null until then")
+    ]
+    credits: Annotated[
+        list[LedgerEntry],
+        Meta(description="credits booked against the charge (disputes, failed late signals)"),
+    ]
     net: Annotated[
         str | None,
         Meta(description="exact decimal text: the charge less its credits (null if no charge)"),
@@ -165,6 +173,8 @@ Warnings = Annotated[
 
 
 class SignalAnswer(Struct):
+    """`POST /v1/signals`: the signal as recorded and its outcome after it."""
+
     duplicate: bool
     signal: SignalOut
     outcome: Outcome
@@ -183,6 +193,8 @@ class BatchError(Struct):
 
 
 class BatchItem(Struct, omit_defaults=True):
+    """One signal of a batch: `error` when rejected, `warnings` when accepted with any."""
+
     index: int
     status: Literal["accepted", "duplicate", "rejected"]
     error: BatchError | UnsetType = UNSET
@@ -268,14 +280,23 @@ class KeyList(Struct):
 
 
 class ActivityEntry(Struct):
+    """One change that is not an outcome's own history: who made it, when, and the values
+    before and after it, on a hash chain of its own."""
+
     seq: int
     at: datetime
-    actor: Annotated[str, Meta(description="the API key's id, 'cli' or 'system'")]
-    action: str
-    subject: str
-    before: dict[str, Any] | None
+    actor: Annotated[str, Meta(description="the API key's id, or 'cli' or 'system'")]
+    action: Annotated[
+        str,
+        Meta(
+            description="contract.saved, contract.archived, customer.created,"
+            " customer.updated, key.created or key.revoked"
+        ),
+    ]
+    subject: Annotated[str, Meta(description="the contract key, customer id or key id")]
+    before: Annotated[dict[str, Any] | None, Meta(description="null when created")]
     after: dict[str, Any] | None
-    hash: str
+    hash: Annotated[str, Meta(description="SHA-256 over the previous entry's hash and this")]
 
 
 class ActivityList(Struct):
