@@ -8,9 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
+import pytest
 from click.testing import CliRunner
 
 from earnest.cli import main
+from earnest.cli.base import COMMANDS
+from earnest.errors import NotFound
 
 HEAVY = ("alembic", "sqlalchemy", "psycopg", "litestar", "uvicorn", "httpx", "rich", "yaml")
 TICKET = """\
@@ -80,3 +84,18 @@ def test_a_signal_no_condition_reads_is_kept_with_a_warning(tmp_path: Path) -> N
     right = runner.invoke(main, [*common, "--outcome", "t1", "--signal", "resolved"])
     assert right.exit_code == 0, right.output
     assert "warning" not in right.stderr
+
+
+@click.command()
+def boom() -> None:
+    """A command whose use case refuses."""
+    raise NotFound("no such thing", code="unknown_thing", field="thing")
+
+
+def test_an_error_a_command_lets_through_is_one_line_and_exit_1(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(COMMANDS, "boom", ("tests.test_cli_start", "boom", "Refuse."))
+    result = CliRunner().invoke(main, ["boom"])
+    assert result.exit_code == 1
+    assert result.stderr == "error: unknown_thing: no such thing (field: thing)\n"

@@ -17,6 +17,7 @@ import msgspec
 from earnest.errors import Invalid
 
 _ENCODER = msgspec.json.Encoder(decimal_format="number", order="sorted")
+encode = _ENCODER.encode  # the canonical form, as bytes (the store hashes it: codec.dumps)
 
 MAX_DEPTH_MESSAGE = "is nested too deeply"
 # Well inside decimal.DefaultContext's Emax of 999,999: rounding a long number to the context's
@@ -61,7 +62,7 @@ def parse_json(source: bytes | str) -> Any:
 def dump_json(value: Any) -> bytes:
     """Canonical JSON bytes: sorted keys, no spaces, decimals as numbers (never through a
     float), times as RFC 3339. The store hashes this form (``codec.dumps``)."""
-    return _ENCODER.encode(value)
+    return encode(value)
 
 
 class _Refused(ValueError):

@@ -260,3 +260,49 @@ def test_an_idle_scheduler_takes_no_write_lock(
     clock.now = T0 + timedelta(hours=2)
     wait_for(lambda: outcome_row(db, "o1")[0] == "confirmed")
     assert scheduler.fired == 1
+
+
+class Chores:
+    """A due-work source of its own: pieces of work due at given times, done in batches,
+    oldest first, each stamped with its due time (never with the time it ran)."""
+
+    name = "chores"
+
+    def __init__(self, due: list[datetime], batch: int) -> None:
+        self.pending = sorted(due)
+        self.batch = batch
+        self.done: list[tuple[datetime, datetime]] = []  # (due, now when done)
+        self.calls = 0
+
+    def next_due(self) -> datetime | None:
+        return self.pending[0] if self.pending else None
+
+    def fire_due(self, now: datetime) -> int:
+        self.calls += 1
+        ready = [due for due in self.pending if due <= now][: self.batch]
+        self.pending = self.pending[len(ready) :]
+        self.done += [(due, now) for due in ready]
+        return len(ready)
+
+
+def test_any_due_work_source_plugs_in(db: Database, running: list[Scheduler]) -> None:
+    """The scheduler knows no kind of work: a second source catches up in batches after
+    downtime, oldest first, then fires each piece when it comes due, beside the deadlines."""
+    put(db, "reviewed", REVIEWED.format(review="1h"))
+    send(db, "reviewed", "o1", T0)
+    missed = [T0 - timedelta(minutes=m) for m in (5, 1, 3, 2, 4)]
+    later = T0 + timedelta(hours=3)
+    chores = Chores([*missed, later], batch=2)
+    clock = FakeClock(T0 + timedelta(hours=2))
+    scheduler = Scheduler(db, [deadlines_module.OutcomeDeadlines(db), chores], clock=clock)
+    running.append(scheduler)
+    scheduler.start()
+    wait_for(lambda: len(chores.done) == 5)
+    assert [due for due, _ in chores.done] == sorted(missed)
+    assert chores.calls >= 3  # five pieces in batches of two
+    wait_for(lambda: outcome_row(db, "o1")[0] == "confirmed")  # the deadlines source too
+    assert chores.pending == [later]
+    clock.now = later
+    wait_for(lambda: not chores.pending)
+    assert chores.done[-1] == (later, later)
+    assert scheduler.fired == 1 + 6  # o1's deadline (one review end) and six chores

@@ -20,6 +20,7 @@ from earnest import __version__
 
 if TYPE_CHECKING:
     from earnest.app import Earnest
+    from earnest.errors import EarnestError
 
 DATABASE_ENV = "EARNEST_DATABASE_URL"
 DEFAULT_DATABASE = "./earnest.db"
@@ -53,6 +54,16 @@ class LazyGroup(click.Group):
         command = getattr(importlib.import_module(module), attribute)
         assert isinstance(command, click.Command), f"{module}.{attribute} is not a command"
         return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Any :class:`~earnest.errors.EarnestError` a command lets through becomes one line,
+        ``error: <code>: <message> (field: <field>)``, and exit status 1."""
+        from earnest.errors import EarnestError  # noqa: PLC0415  (a leaf module)
+
+        try:
+            return super().invoke(ctx)
+        except EarnestError as error:
+            fail(describe(error))
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
@@ -138,6 +149,12 @@ def _scrub(text: str, url: str) -> str:
     password = url.split("://", 1)[1].split("@", 1)[0].partition(":")[2]
     text = text.replace(url, redacted)
     return text.replace(password, "***") if password else text
+
+
+def describe(error: EarnestError) -> str:
+    """One line for the terminal: ``code: message (field: name)``."""
+    where = f" (field: {error.field})" if error.field else ""
+    return f"{error.code}: {error.message}{where}"
 
 
 def fail(message: str) -> NoReturn:

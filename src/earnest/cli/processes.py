@@ -12,7 +12,7 @@ import click
 
 from earnest.api.server import bind, serve_http
 from earnest.app import Earnest
-from earnest.cli.base import fail, log_to_stderr, with_app
+from earnest.cli.base import describe, fail, log_to_stderr, with_app
 from earnest.contract.condition import Value
 from earnest.contract.money import format_amount
 from earnest.engine import Outcome
@@ -63,12 +63,6 @@ def signal_command(  # click passes every option by name
         click.echo(f"warning: {warning}", err=True)
     if result.outcome is not None:
         _print_outcome(result.outcome)
-
-
-def describe(error: EarnestError) -> str:
-    """One line for the terminal: ``code: message (field: name)``."""
-    where = f" (field: {error.field})" if error.field else ""
-    return f"{error.code}: {error.message}{where}"
 
 
 def _value_option(text: str) -> Any:

@@ -12,8 +12,9 @@ the history entries, signal rows and ledger items that named it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+import functools
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 
 import msgspec
@@ -98,7 +99,7 @@ class Recorder:
     def flush(self, tx: Tx) -> list[int]:
         """Write everything recorded; returns the history ``seq`` of each pending entry."""
         real = self._insert_opened(tx)
-        ledger = self._ledger_items(tx, real)
+        ledger = self._assign_ledger(tx)
         seqs = append_history(tx, [(real.get(o, o), entry) for o, entry in self.entries])
         update_outcomes(tx, [s for key, s in self.touched.items() if key > 0])  # new: inserted
         insert_signals(
@@ -114,32 +115,42 @@ class Recorder:
                 for s in self.signals
             ],
         )
-        book(tx, [replace(item, history_seq=seqs[b.entry_index]) for b, item in ledger])
+        book(
+            tx,
+            [
+                LedgerItem(
+                    ident,
+                    b.entry.kind,
+                    real.get(b.outcome_id, b.outcome_id),
+                    b.customer,
+                    Decimal(b.entry.data["amount"]),
+                    b.entry.data["currency"],
+                    period,
+                    b.entry.at,
+                    seqs[b.entry_index],
+                )
+                for b, ident, period in ledger
+            ],
+        )
         return seqs
 
-    def _ledger_items(self, tx: Tx, real: dict[int, int]) -> list[tuple[_Booking, LedgerItem]]:
-        """A ledger item per booking, with its id and period, each also written into the
-        booking's history entry (so the hash chain covers them; ``history_seq`` follows)."""
+    def _assign_ledger(self, tx: Tx) -> list[tuple[_Booking, int, str]]:
+        """Give each booking its ledger id and period, and write both into the booking's
+        history entry, so the hash chain covers them: ``(booking, id, period)`` each."""
         if not self.bookings:
             return []
         days = billing_days(tx, {b.customer for b in self.bookings})
         ident = next_ledger_id(tx)
-        items = []
+        assigned = []
         for b in self.bookings:
             entry = b.entry
-            period = period_start(entry.at, days.get(b.customer, 1)).isoformat()
+            period = _period(entry.at.date(), days.get(b.customer, 1))
             data = {**entry.data, "ledger_id": ident, "period": period}
             booked = msgspec.structs.replace(entry, data=data)
             self.entries[b.entry_index] = (self.entries[b.entry_index][0], booked)
-            amount = Decimal(str(entry.data["amount"]))
-            outcome_id = real.get(b.outcome_id, b.outcome_id)
-            currency = str(entry.data["currency"])
-            items.append(
-                (b, LedgerItem(ident, entry.kind, outcome_id, b.customer, amount, currency,
-                               period, entry.at, 0))
-            )  # fmt: skip
+            assigned.append((b, ident, period))
             ident += 1
-        return items
+        return assigned
 
     def _insert_opened(self, tx: Tx) -> dict[int, int]:
         """Insert new customers and outcomes; provisional id -> real id. Each opened
@@ -153,3 +164,10 @@ class Recorder:
             real[stored.id] = ident
             stored.id = ident
         return real
+
+
+@functools.lru_cache(maxsize=1024)
+def _period(day: date, billing_day: int) -> str:
+    """The first day of the billing period holding ``day``: many bookings of a batch share
+    their day (a settlement batch, all at one deadline)."""
+    return period_start(day, billing_day).isoformat()

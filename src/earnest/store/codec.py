@@ -17,7 +17,7 @@ import msgspec
 
 from earnest.contract.condition import Value
 from earnest.engine import Observed
-from earnest.jsonio import dump_json
+from earnest.jsonio import encode
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)
@@ -45,7 +45,7 @@ def opt_time(micros: int | None) -> datetime | None:
 
 def dumps(value: Any) -> str:
     """Canonical JSON: sorted keys, no spaces, decimals as numbers, times as RFC 3339."""
-    return dump_json(value).decode()
+    return encode(value).decode()
 
 
 def loads(text: str | bytes) -> Any:

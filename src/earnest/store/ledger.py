@@ -8,9 +8,10 @@ another customer or period, or edited, no longer matches the chain (``audit veri
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+
+import msgspec
 
 from earnest.store.base import Tx
 from earnest.store.codec import from_us, money_value, to_us
@@ -21,8 +22,9 @@ _COLUMNS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerItem:
+class LedgerItem(msgspec.Struct, frozen=True):
+    """One ledger entry (a Struct: a settlement batch builds a thousand of them)."""
+
     id: int
     kind: str  # charge | credit
     outcome_id: int
@@ -34,11 +36,10 @@ class LedgerItem:
     history_seq: int
 
 
-def period_start(moment: datetime, billing_day: int) -> date:
-    """The first day of the billing period containing ``moment`` (periods start at 00:00 UTC
+def period_start(day: date, billing_day: int) -> date:
+    """The first day of the billing period containing ``day`` (periods start at 00:00 UTC
     on the customer's billing day, 1 to 28)."""
     assert 1 <= billing_day <= 28
-    day = moment.date()
     if day.day >= billing_day:
         return day.replace(day=billing_day)
     if day.month == 1:

@@ -90,7 +90,12 @@ class PostgresDatabase(Database):
     dialect = "postgresql"
 
     def connect(self) -> Any:
-        return psycopg.connect(self.target, autocommit=True)
+        # No server-side prepared statements: after five runs PostgreSQL may switch a prepared
+        # statement to a generic plan, and the generic plan of the batch's outcome load
+        # (``contract = $1 AND ref IN ($2, …)``) took 0.13 s per 1,000 signals against 0.02 s
+        # planned for its values (docs/benchmarks.md, B6). The writer's one connection runs it
+        # every batch, so it met the generic plan every time.
+        return psycopg.connect(self.target, autocommit=True, prepare_threshold=None)
 
     def _tx(self, raw: Any) -> Tx:
         return PostgresTx(raw, self.cache)
