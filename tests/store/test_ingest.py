@@ -10,9 +10,9 @@ from typing import Any
 import psycopg
 import pytest
 
+from earnest.api.errors import status_of
 from earnest.contract import load_contract
 from earnest.service.deadlines import fire_due
-from earnest.api.errors import status_of
 from earnest.service.ingest import ingest
 from earnest.store import Database
 from earnest.store.codec import from_us, loads
