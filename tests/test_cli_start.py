@@ -55,6 +55,8 @@ def test_every_listed_command_loads() -> None:
 
 
 def test_demo_on_a_port_in_use_is_one_line_before_any_banner(tmp_path: Path) -> None:
+    running = tmp_path / "demo.db"
+    running.write_text("the database of the demo already running there")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -66,6 +68,7 @@ def test_demo_on_a_port_in_use_is_one_line_before_any_banner(tmp_path: Path) -> 
     assert result.stdout == ""  # no URL, keys or curl commands for a server that never ran
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == [f"error: cannot listen on 127.0.0.1:{port}: Address already in use"]
+    assert running.read_text() == "the database of the demo already running there"
 
 
 def test_a_signal_no_condition_reads_is_kept_with_a_warning(tmp_path: Path) -> None:

@@ -50,10 +50,6 @@ class Earnest:
         self.audit = Auditing(db)
 
     @property
-    def dialect(self) -> str:
-        return self.db.dialect
-
-    @property
     def database_name(self) -> str:
         """The database's URL without its password, for messages and logs."""
         return redact(self.db.url)

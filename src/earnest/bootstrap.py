@@ -6,7 +6,7 @@ from __future__ import annotations
 from earnest.app import Earnest
 from earnest.clock import Clock, utc_now
 from earnest.errors import Invalid, NotFound
-from earnest.store import connect, normalise_url, redact
+from earnest.store import connect, redact
 
 __all__ = ["MissingDatabase", "build", "redact", "sqlite_file"]
 
@@ -36,8 +36,8 @@ def build(database_url: str, *, clock: Clock = utc_now, create: bool = True) -> 
 
 
 def sqlite_file(url: str) -> str:
-    """The file of a SQLite ``url`` (``Invalid`` for any other database)."""
-    dialect, file = normalise_url(url)
-    if dialect != "sqlite":
+    """The file of an embedded (SQLite) database ``url``; ``Invalid`` for a server's."""
+    file = connect(url).local_file
+    if file is None:
         raise Invalid(f"{redact(url)} is not a SQLite file", field="database")
     return file

@@ -52,13 +52,13 @@ class Simulation:
                     raise reuse
                 return
         now = signal.at if self.clock is None else max(self.clock, signal.at)
+        self.run_until(now)  # the virtual clock moves on whether the signal is refused or not
         outcome = self.outcomes.get(signal.outcome)
         if outcome is None:
             refused = refuse_opening(signal.contract, signal.outcome, signal.customer, False)
             if refused is not None:
                 raise refused
             assert signal.customer is not None
-            self.run_until(now)
             opened = decide(
                 None,
                 Open(self.contract, self.contract_version, signal.outcome, signal.customer),
@@ -69,8 +69,6 @@ class Simulation:
             mismatch = refuse_customer(signal.outcome, outcome.customer, signal.customer)
             if mismatch is not None:
                 raise mismatch
-            self.run_until(now)
-            outcome = self.outcomes[signal.outcome]
         if signal.id is not None:
             self._seen_ids[signal.id] = signal.fingerprint()
         event = Signal(signal.signal, signal.value, signal.at, signal.id, signal.data)

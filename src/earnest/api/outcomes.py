@@ -30,7 +30,6 @@ from earnest.api.common import (
 from earnest.api.errors import no_route
 from earnest.engine import Scheduled, State
 from earnest.errors import Invalid
-from earnest.rules import CustomerRequired
 from earnest.service.keys import Scope
 from earnest.service.outcomes import OutcomeView
 from earnest.service.views import outcome_json
@@ -47,12 +46,13 @@ PREFIX = "/v1/outcomes/"
 async def post_outcome(request: AnyRequest) -> Response[bytes]:
     body = await json_object(request, OPEN_FIELDS)
     if body.get("customer") is None:
-        raise CustomerRequired(str(body.get("outcome", "")))
+        raise Invalid("customer is required", code="customer_required", field="customer")
     # The same checks as a signal's fields; ``at`` is checked, not used: the engine's clock
     # is the time received (SPEC section 4).
-    checked = validate_signal({**body, "signal": "opened"}, received_at=now(request))
+    moment = now(request)
+    checked = validate_signal({**body, "signal": "opened"}, received_at=moment)
     app = earnest(request)
-    outcome, opened = await app.write(lambda: app.outcomes.open(checked))
+    outcome, opened = await app.write(lambda: app.outcomes.open(checked, moment))
     return answer(outcome_json(OutcomeView(outcome)), 201 if opened else 200)
 
 
@@ -153,11 +153,12 @@ async def post_outcome_action(request: AnyRequest) -> Response[bytes]:
         raise Invalid("decision must be 'confirm' or 'cancel'", field="decision")
     reason = text_field(body, "reason", MAX_REASON, required=True)
     assert reason is not None
-    app, who = earnest(request), actor(request)
+    app, who, moment = earnest(request), actor(request), now(request)
     settled = await app.write(
-        lambda: app.outcomes.settle(where.contract, where.ref, Scheduled(decision), reason,
-                                    actor=who)
-    )  # fmt: skip
+        lambda: app.outcomes.settle(
+            where.contract, where.ref, Scheduled(decision), reason, actor=who, at=moment
+        )
+    )
     return answer(outcome_json(settled))
 
 

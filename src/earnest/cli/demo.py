@@ -61,13 +61,14 @@ def demo(host: str, port: int, path: str, rate: float) -> None:
     except ValueError:
         fail("the demo runs on a SQLite file it may delete, not on PostgreSQL")
     try:
+        sock = bind(host, port)  # first: a port in use is one error line, before any banner,
+    except EarnestError as error:  # and before a running demo's database is deleted
+        fail(error.message)
+    try:
         remove_database_files(Path(file))
     except (ValueError, OSError) as error:
+        sock.close()
         fail(str(error))
-    try:
-        sock = bind(host, port)  # first: a port in use is one error line, before any banner
-    except EarnestError as error:
-        fail(error.message)
     app = open_app(file)
     try:
         setup = set_up(app)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
+from earnest.store import chains
 from earnest.store.activity import activity_hash
 from earnest.store.base import Database, Tx
 from earnest.store.codec import entry_hash, loads, money_value
@@ -114,8 +115,8 @@ def verify_all(db: Database, chunk: int = CHUNK) -> AuditSummary:
 class _Chain:
     scope: Scope
     head_name: str
-    head: str  # SQL: the tail's seq and hash
-    rows: str  # SQL: rows with after < seq <= upto in seq order, LIMIT; seq first, hash last
+    head: Callable[[Tx], tuple[int, str]]  # the tail's seq and hash
+    rows: Callable[[Tx, int, int, int], list[tuple[Any, ...]]]  # after < seq <= upto, LIMIT
     digest: Callable[[str, tuple[Any, ...]], str]  # a row's hash after the previous hash
     located: Callable[[Tx, tuple[Any, ...], BadEntry], BadEntry]  # name what an edit touched
 
@@ -151,18 +152,16 @@ def _activity_located(tx: Tx, row: tuple[Any, ...], bad: BadEntry) -> BadEntry:
 _HISTORY = _Chain(
     "history",
     "chain head",
-    "SELECT seq, hash FROM chain_head WHERE id = 1",
-    "SELECT seq, outcome_id, recorded_at, kind, data, hash FROM history"
-    " WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+    chains.history_head,
+    chains.history_between,
     _history_digest,
     _history_located,
 )
 _ACTIVITY = _Chain(
     "activity",
     "activity head",
-    "SELECT seq, hash FROM activity_head WHERE id = 1",
-    "SELECT seq, at, actor, action, subject, before, after, hash FROM activity"
-    " WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+    chains.activity_head,
+    chains.activity_between,
     _activity_digest,
     _activity_located,
 )
@@ -181,13 +180,11 @@ def verify_activity(db: Database, chunk: int = CHUNK) -> AuditReport:
 def _walk(db: Database, chain: _Chain, chunk: int) -> AuditReport:
     assert chunk > 0
     with db.read() as tx:
-        head = tx.one(chain.head)
-    assert head is not None, f"the {chain.head_name} row is created by a migration"
-    head_seq, head_hash = int(head[0]), str(head[1])
+        head_seq, head_hash = chain.head(tx)
     previous, last_seq, checked = "", 0, 0
     while last_seq < head_seq:
         with db.read() as tx:
-            rows = tx.query(chain.rows, (last_seq, head_seq, chunk))
+            rows = chain.rows(tx, last_seq, head_seq, chunk)
             if not rows:
                 break
             for row in rows:
@@ -234,12 +231,11 @@ def _named(tx: Tx, bad: BadEntry) -> BadEntry:
     """Name the outcome, when its row still exists."""
     if bad.outcome_id is None:
         return bad
-    row = tx.one("SELECT contract, ref FROM outcomes WHERE id = ?", (bad.outcome_id,))
-    if row is None:
+    found = chains.outcome_named(tx, bad.outcome_id)
+    if found is None:
         return bad
-    return BadEntry(
-        bad.seq, bad.problem, bad.detail, bad.outcome_id, str(row[0]), str(row[1]), bad.scope
-    )
+    contract, ref = found
+    return BadEntry(bad.seq, bad.problem, bad.detail, bad.outcome_id, contract, ref, bad.scope)
 
 
 # The ledger against the history ------------------------------------------------------------
@@ -265,11 +261,7 @@ def verify_ledger(db: Database, chunk: int = CHUNK) -> AuditReport:
     after, checked = _LOWEST_ID, 0
     while True:
         with db.read() as tx:
-            rows = tx.query(
-                "SELECT id, kind, outcome_id, customer, amount, currency, period_start,"
-                " history_seq FROM ledger WHERE id > ? ORDER BY id LIMIT ?",
-                (after, chunk),
-            )
+            rows = chains.ledger_after(tx, after, chunk)
             if not rows:
                 break
             for index, bad in enumerate(_judge_ledger_rows(tx, rows)):
@@ -288,10 +280,7 @@ def _judge_ledger_rows(tx: Tx, rows: list[tuple[Any, ...]]) -> list[BadEntry | N
         e.seq: e
         for e in (
             _Booked(int(seq), int(outcome_id), kind, loads(data))
-            for seq, outcome_id, kind, data in tx.query_in(
-                "SELECT seq, outcome_id, kind, data FROM history WHERE seq IN {values}",
-                [int(row[7]) for row in rows],
-            )
+            for seq, outcome_id, kind, data in chains.entries_at(tx, [int(row[7]) for row in rows])
         )
     }
     outcome_ids = {e.outcome_id for e in booked.values()} | {int(row[2]) for row in rows}
@@ -302,11 +291,7 @@ def _judge_ledger_rows(tx: Tx, rows: list[tuple[Any, ...]]) -> list[BadEntry | N
 def _opened_for(tx: Tx, outcome_ids: set[int]) -> dict[int, Any]:
     """The customer each outcome was opened for, from its ``opened`` history entry."""
     customers: dict[int, Any] = {}
-    for outcome_id, data in tx.query_in(
-        "SELECT outcome_id, data FROM history WHERE kind = 'opened' AND outcome_id IN {values}"
-        " ORDER BY seq",
-        outcome_ids,
-    ):
+    for outcome_id, data in chains.opened_entries(tx, outcome_ids):
         customers.setdefault(int(outcome_id), loads(data).get("customer"))
     return customers
 
@@ -362,22 +347,12 @@ def _unbooked(db: Database, chunk: int) -> BadEntry | None:
         with db.read() as tx:
             entries = [
                 _Booked(int(seq), int(outcome_id), kind, loads(data))
-                for seq, outcome_id, kind, data in tx.query(
-                    "SELECT seq, outcome_id, kind, data FROM history"
-                    " WHERE seq > ? AND kind IN ('charge', 'credit') ORDER BY seq LIMIT ?",
-                    (last, chunk),
-                )
+                for seq, outcome_id, kind, data in chains.bookings_after(tx, last, chunk)
             ]
             if not entries:
                 return None
             named = [e for e in entries if "ledger_id" in e.data]
-            found = {
-                int(ident)
-                for (ident,) in tx.query_in(
-                    "SELECT id FROM ledger WHERE id IN {values}",
-                    [int(e.data["ledger_id"]) for e in named],
-                )
-            }
+            found = chains.ledger_ids_present(tx, [int(e.data["ledger_id"]) for e in named])
             for e in named:
                 ident = int(e.data["ledger_id"])
                 if ident not in found:

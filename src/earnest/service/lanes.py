@@ -104,44 +104,54 @@ class Lane(Generic[W]):
         raise NotImplementedError
 
     def put(self, item: W) -> None:
-        self._start()
-        self._queue.put(item)
+        # Under the lock, so an item is queued either before :meth:`close`'s stop marks (a
+        # thread it closes runs it first) or after them, to threads started for it here.
+        with self._lock:
+            self._start()
+            self._queue.put(item)
 
     def close(self) -> None:
-        """Finish what is queued, close every thread's connection, join the threads."""
+        """Finish what is queued, close every thread's connection, join the threads. What is
+        put after this goes to a fresh queue and fresh threads, never to the closing ones."""
         with self._lock:
             threads, self._threads = self._threads, []
-        for _ in threads:
-            self._queue.put(None)
+            closing, self._queue = self._queue, queue.SimpleQueue()
+            for _ in threads:
+                closing.put(None)
         for thread in threads:
             thread.join()
 
-    def _start(self) -> None:
-        if len(self._threads) == self.size and all(t.is_alive() for t in self._threads):
-            return
-        with self._lock:
-            self._threads = [t for t in self._threads if t.is_alive()]
-            while len(self._threads) < self.size:
-                thread = threading.Thread(target=self._work, name=self.name, daemon=True)
-                thread.start()
-                self._threads.append(thread)
+    def on_lane(self) -> bool:
+        """Whether the caller is one of this lane's threads (which must never wait on it)."""
+        return threading.current_thread() in self._threads
 
-    def _work(self) -> None:
+    def _start(self) -> None:
+        """Start the missing threads; the caller holds the lock."""
+        alive = [thread for thread in self._threads if thread.is_alive()]
+        while len(alive) < self.size:
+            thread = threading.Thread(
+                target=self._work, args=(self._queue,), name=self.name, daemon=True
+            )
+            thread.start()
+            alive.append(thread)
+        self._threads = alive
+
+    def _work(self, jobs: queue.SimpleQueue[W | None]) -> None:
         try:
-            while (first := self._queue.get()) is not None:
-                items, more = self._take(first)
+            while (first := jobs.get()) is not None:
+                items, more = self._take(first, jobs)
                 self.handle(items)
                 if not more:
                     break
         finally:
             self.db.close()
 
-    def _take(self, first: W) -> tuple[list[W], bool]:
+    def _take(self, first: W, jobs: queue.SimpleQueue[W | None]) -> tuple[list[W], bool]:
         """``first`` and what is queued behind it; False once the stop mark was taken."""
         items = [first]
         while len(items) < self.take:
             try:
-                item = self._queue.get_nowait()
+                item = jobs.get_nowait()
             except queue.Empty:
                 break
             if item is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -55,11 +56,12 @@ class Outcomes:
         self.db = db
         self.clock = clock
 
-    def open(self, signal: SignalIn) -> tuple[Outcome, bool]:
-        """Begin tracking ``(signal.contract, signal.outcome)`` for ``signal.customer``:
-        ``(outcome, opened)``, ``opened`` false when it was open already. The rules are
-        ingest's own (:mod:`earnest.rules`); a refusal stores nothing."""
-        now = self.clock()
+    def open(self, signal: SignalIn, received_at: datetime | None = None) -> tuple[Outcome, bool]:
+        """Begin tracking ``(signal.contract, signal.outcome)`` for ``signal.customer``, at
+        ``received_at`` (the request's arrival; default now): ``(outcome, opened)``,
+        ``opened`` false when it was open already. The rules are ingest's own
+        (:mod:`earnest.rules`); a refusal stores nothing."""
+        now = received_at or self.clock()
         with self.db.write() as tx:
             found = load_one(tx, signal.contract, signal.outcome, lock=True)
             if found is not None:
@@ -79,10 +81,19 @@ class Outcomes:
             return stored.outcome, True
 
     def settle(
-        self, contract: str, ref: str, decision: Scheduled, reason: str, *, actor: str
+        self,
+        contract: str,
+        ref: str,
+        decision: Scheduled,
+        reason: str,
+        *,
+        actor: str,
+        at: datetime | None = None,
     ) -> OutcomeView:
-        """Settle ``(contract, ref)`` by hand; the actor is recorded in its history."""
-        now = self.clock()
+        """Settle ``(contract, ref)`` by hand at ``at`` (the request's arrival; default now);
+        the actor is recorded in its history. The engine never runs an outcome's time
+        backwards, so a request queued behind later work settles at that work's time."""
+        now = at or self.clock()
         with self.db.write() as tx:
             found = load_one(tx, contract, ref, lock=True)
             if found is None:

@@ -67,6 +67,7 @@ class Writer(Lane["_Signal | _Job"]):
 
     def submit(self, body: object, received_at: datetime) -> Answer:
         """Ingest ``body`` with the signals queued beside it; block until committed."""
+        assert not self.on_lane(), "the writer thread cannot wait on itself"
         reply = Reply(None)
         self.put(_Signal(body, received_at, reply))
         answer: Answer = reply.wait()
@@ -83,6 +84,8 @@ class Writer(Lane["_Signal | _Job"]):
     # Other writes ------------------------------------------------------------------------
 
     def run(self, job: Callable[[], T]) -> T:
+        """Run ``job`` on the writer thread, in queue order; block until it is done."""
+        assert not self.on_lane(), "the writer thread cannot wait on itself"
         reply = Reply(None)
         self.put(_Job(job, reply))
         result: T = reply.wait()

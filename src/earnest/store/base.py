@@ -12,6 +12,7 @@ processes on one PostgreSQL database never interleave a decision.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from abc import ABC, abstractmethod
@@ -150,6 +151,16 @@ class Database(ABC):
     def _begin_read(self, raw: Any) -> None:
         """Begin a read-only transaction on one consistent snapshot."""
 
+    @property
+    def local_file(self) -> str | None:
+        """The file the database lives in, when it is an embedded one (None on a server)."""
+        return None
+
+    def _broken(self, raw: Any) -> bool:
+        """Whether ``raw`` can no longer be used (the server went away): it is then replaced
+        on the thread's next transaction instead of failing every one after it."""
+        return False
+
     @abstractmethod
     def exists(self) -> bool:
         """Whether the database is there to be read (read-only commands must not create it)."""
@@ -171,8 +182,19 @@ class Database(ABC):
         """Close this thread's connection (each thread that used the database has one)."""
         raw = getattr(self._local, "raw", None)
         if raw is not None:
-            raw.close()
             self._local.raw = None
+            with contextlib.suppress(Exception):  # a broken connection may fail to close
+                raw.close()
+
+    @contextmanager
+    def _replacing_broken(self, raw: Any) -> Iterator[None]:
+        """On any failure, drop this thread's connection if it is broken."""
+        try:
+            yield
+        except BaseException:
+            if self._broken(raw):
+                self.close()
+            raise
 
     # Transactions ------------------------------------------------------------------------
 
@@ -185,14 +207,15 @@ class Database(ABC):
             raise RuntimeError("a write transaction is already open in this thread")
         raw = self._connection()
         tx = self._tx(raw)
-        with self._writer:
+        with self._writer, self._replacing_broken(raw):
             self._local.writing = True
             try:
                 self._begin_write(raw)
                 try:
                     yield tx
                 except BaseException:
-                    raw.execute("ROLLBACK")
+                    if not self._broken(raw):
+                        raw.execute("ROLLBACK")
                     raise
                 raw.execute("COMMIT")
             finally:
@@ -203,17 +226,21 @@ class Database(ABC):
         """A consistent snapshot for reads (no lock on the writer)."""
         raw = self._connection()
         tx = self._tx(raw)
-        self._begin_read(raw)
-        try:
-            yield tx
-        finally:
-            raw.execute("ROLLBACK")
+        with self._replacing_broken(raw):
+            self._begin_read(raw)
+            try:
+                yield tx
+            finally:
+                if not self._broken(raw):
+                    raw.execute("ROLLBACK")
 
     @contextmanager
     def autocommit(self) -> Iterator[Tx]:
         """No transaction around the statements: each is atomic on its own. For a read of one
         statement, which needs no snapshot, this saves the ``BEGIN`` and ``ROLLBACK``."""
-        yield self._tx(self._connection())
+        raw = self._connection()
+        with self._replacing_broken(raw):
+            yield self._tx(raw)
 
 
 def redact(url: str) -> str:

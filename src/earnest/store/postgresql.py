@@ -100,6 +100,9 @@ class PostgresDatabase(Database):
     def _tx(self, raw: Any) -> Tx:
         return PostgresTx(raw, self.cache)
 
+    def _broken(self, raw: Any) -> bool:
+        return bool(raw.closed or raw.broken)
+
     def _begin_write(self, raw: Any) -> None:
         raw.execute("BEGIN")
         raw.execute("SELECT seq FROM chain_head WHERE id = 1 FOR UPDATE")

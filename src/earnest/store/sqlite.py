@@ -43,6 +43,10 @@ class SqliteDatabase(Database):
     def _tx(self, raw: Any) -> Tx:
         return SqliteTx(raw, self.cache)
 
+    @property
+    def local_file(self) -> str:
+        return self.target
+
     def _begin_write(self, raw: Any) -> None:
         raw.execute("BEGIN IMMEDIATE")
 
