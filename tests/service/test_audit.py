@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from earnest.store.activity import append_activity
 from earnest.store.codec import dumps, entry_hash, loads
 from tests.contracts import T0
 from tests.service.conftest import add_credit, execute, rows
+from tests.store.test_activity import append_log
 
 
 def total(db: Database) -> int:
@@ -163,17 +163,7 @@ ACTIVITY: list[tuple[str, str, str, dict[str, Any] | None, dict[str, Any] | None
 @pytest.fixture
 def logged(db: Database) -> Database:
     """Six activity entries, each appended in its own write transaction."""
-    for minute, (actor, action, subject, before, after) in enumerate(ACTIVITY):
-        with db.write() as tx:
-            append_activity(
-                tx,
-                at=T0 + timedelta(minutes=minute),
-                actor=actor,
-                action=action,
-                subject=subject,
-                before=before,
-                after=after,
-            )
+    append_log(db, ACTIVITY)
     return db
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -30,9 +31,11 @@ LOG: list[tuple[str, str, str, dict[str, Any] | None, dict[str, Any] | None]] = 
 ]
 
 
-def append_log(db: Database) -> list[ActivityEntry]:
+def append_log(db: Database, log: Sequence[Any] = LOG) -> list[ActivityEntry]:
+    """Each ``(actor, action, subject, before, after)`` of ``log``, a minute apart, each in its
+    own write transaction."""
     appended = []
-    for minute, (actor, action, subject, before, after) in enumerate(LOG):
+    for minute, (actor, action, subject, before, after) in enumerate(log):
         with db.write() as tx:
             appended.append(
                 append_activity(
