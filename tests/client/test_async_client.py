@@ -23,6 +23,8 @@ def test_every_async_call(server: Server) -> None:
             assert (await sdk.put_contract(key, LANDING))["version"] == 1
             assert (await sdk.contract(key, version=1))["key"] == key
             assert key in [c["key"] async for c in sdk.contracts(limit=2)]
+            saved = [e async for e in sdk.activity(limit=2) if e["subject"] == key]
+            assert [e["action"] for e in saved] == ["contract.saved"]
             assert (await sdk.open(key, reference, customer))["opened"] is True
             sent = await sdk.signal(key, reference, "score", Decimal("4.25"))
             assert sent["outcome"]["values"] == {"score": Decimal("4.25")}

@@ -43,6 +43,12 @@ def test_contract_calls(client: Client) -> None:
     archived = client.archive_contract(key)
     assert archived["archived"] is True
     assert client.contract(key)["archived"] is True
+    logged = [(e["action"], e["subject"]) for e in client.activity(limit=2) if e["subject"] == key]
+    assert logged == [  # newest first, every page followed
+        ("contract.archived", key),
+        ("contract.saved", key),
+        ("contract.saved", key),
+    ]
 
 
 def test_validate_contract(client: Client) -> None:

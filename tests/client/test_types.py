@@ -23,6 +23,7 @@ PAIRS: list[tuple[Any, type[msgspec.Struct]]] = [
     (types.BatchResult, schemas.BatchAnswer),
     (types.HistoryEntry, schemas.HistoryEntry),
     (types.ContractCheck, schemas.Validated),
+    (types.ActivityEntry, schemas.ActivityEntry),
 ]
 
 

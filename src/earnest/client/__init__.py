@@ -30,6 +30,7 @@ from earnest.client._errors import (
 from earnest.client._ids import uuid7
 from earnest.client._sync import Client
 from earnest.client._types import (
+    ActivityEntry,
     BatchItem,
     BatchResult,
     Contract,
@@ -45,6 +46,7 @@ from earnest.client._types import (
 
 __all__ = [
     "APIError",
+    "ActivityEntry",
     "AsyncClient",
     "AuthenticationError",
     "BatchItem",

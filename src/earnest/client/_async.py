@@ -13,6 +13,7 @@ import httpx
 from earnest.client import _calls as calls
 from earnest.client._errors import TransportError
 from earnest.client._types import (
+    ActivityEntry,
     BatchResult,
     Contract,
     ContractCheck,
@@ -180,6 +181,17 @@ class AsyncClient:
 
     async def archive_contract(self, key: str) -> Contract:
         return cast(Contract, await self._call(calls.archive_call(key)))
+
+    async def activity(self, *, limit: int | None = None) -> AsyncIterator[ActivityEntry]:
+        """The activity log, newest first, page by page (an admin key)."""
+        cursor: str | None = None
+        while True:
+            page = await self._call(calls.activity_call(limit, cursor))
+            for item in cast(list[ActivityEntry], page["items"]):
+                yield item
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return
 
     async def validate_contract(
         self, contract: Mapping[str, Any] | str, *, key: str | None = None

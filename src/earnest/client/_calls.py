@@ -181,6 +181,10 @@ def contracts_call(limit: int | None, cursor: str | None) -> Call:
     return Call("GET", "/v1/contracts", _paged({}, limit, cursor))
 
 
+def activity_call(limit: int | None, cursor: str | None) -> Call:
+    return Call("GET", "/v1/activity", _paged({}, limit, cursor))
+
+
 def archive_call(key: str) -> Call:
     return Call("POST", f"/v1/contracts/{segment(key)}/archive")
 

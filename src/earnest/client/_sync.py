@@ -13,6 +13,7 @@ import httpx
 from earnest.client import _calls as calls
 from earnest.client._errors import TransportError
 from earnest.client._types import (
+    ActivityEntry,
     BatchResult,
     Contract,
     ContractCheck,
@@ -178,6 +179,16 @@ class Client:
 
     def archive_contract(self, key: str) -> Contract:
         return cast(Contract, self._call(calls.archive_call(key)))
+
+    def activity(self, *, limit: int | None = None) -> Iterator[ActivityEntry]:
+        """The activity log, newest first, page by page (an admin key)."""
+        cursor: str | None = None
+        while True:
+            page = self._call(calls.activity_call(limit, cursor))
+            yield from cast(list[ActivityEntry], page["items"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return
 
     def validate_contract(
         self, contract: Mapping[str, Any] | str, *, key: str | None = None

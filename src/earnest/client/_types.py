@@ -124,3 +124,18 @@ class ContractCheck(TypedDict):
 
     valid: bool
     contract: Contract
+
+
+class ActivityEntry(TypedDict):
+    """One change that is not an outcome's own history (a contract saved, a key revoked, ...),
+    with who made it (an API key's id, ``cli`` or ``system``) and the values before and
+    after, on the activity log's hash chain."""
+
+    seq: int
+    at: str
+    actor: str
+    action: str
+    subject: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    hash: str
