@@ -136,3 +136,22 @@ def test_opened_and_settled_by_hand_at_the_time_asked(tmp_path: Path) -> None:
     )
     assert settled.outcome.settled_at == asked + timedelta(minutes=5)
     app.close()
+
+
+def test_settling_after_the_deadlines_names_the_state_they_led_to(tmp_path: Path) -> None:
+    from earnest.engine import Scheduled
+    from earnest.rules import AlreadySettled
+    from earnest.signals import validate_signal
+
+    db = connect(str(tmp_path / "late.db"))
+    db.migrate()
+    app = Earnest(db, clock=FakeClock(T0))
+    put(db, "reviewed", REVIEWED.format(review="1h"))
+    body = {"contract": "reviewed", "outcome": "o1", "customer": "acme", "signal": "opened"}
+    app.outcomes.open(validate_signal(body, received_at=T0), T0)
+    # Stored as open; by T0 + 3h its activity window (1h) and review (1h) have both ended.
+    with pytest.raises(AlreadySettled, match="is already confirmed"):
+        app.outcomes.settle(
+            "reviewed", "o1", Scheduled.CANCEL, "late", actor="k1", at=T0 + timedelta(hours=3)
+        )
+    app.close()

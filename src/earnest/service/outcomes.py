@@ -100,8 +100,8 @@ class Outcomes:
                 raise UnknownOutcome(contract, ref)
             try:
                 decided = decide(found.outcome, Settle(decision, reason, by=actor), now)
-            except IllegalTransition:
-                raise AlreadySettled(ref, found.outcome.state.value) from None
+            except IllegalTransition as refused:  # settled, perhaps by deadlines due by now
+                raise AlreadySettled(ref, refused.state.value) from None
             recorder = Recorder()
             recorder.record(found, decided)
             recorder.flush(tx)
