@@ -1,4 +1,4 @@
-"""The core (earnest.contract, earnest.engine) does no I/O and never reads a clock.
+"""The core (earnest.contract, earnest.engine, earnest.billing) does no I/O and never reads a clock.
 
 Time is an argument there; storage, HTTP and files belong to the shell around it.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "earnest"
-CORE = ("contract", "engine")
+CORE = ("contract", "engine", "billing")
 
 FORBIDDEN_MODULES = frozenset(
     {

@@ -1,0 +1,29 @@
+"""The pure billing core (SPEC section 6): billing periods from a customer's billing-day
+history, invoice lines and totals from ledger entries, the creditable remainder of a charge.
+No clock, no I/O: time and the ledger are arguments, as in the engine."""
+
+from earnest.billing.invoice import (
+    Booking,
+    ChargeLine,
+    CreditLine,
+    Totals,
+    creditable,
+    invoice_lines,
+    minor_units,
+    totals,
+)
+from earnest.billing.periods import BillingDays, Period, next_occurrence
+
+__all__ = [
+    "BillingDays",
+    "Booking",
+    "ChargeLine",
+    "CreditLine",
+    "Period",
+    "Totals",
+    "creditable",
+    "invoice_lines",
+    "minor_units",
+    "next_occurrence",
+    "totals",
+]
