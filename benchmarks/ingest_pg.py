@@ -14,6 +14,7 @@ transaction per batch.
     .venv/bin/python benchmarks/ingest_pg.py [--signals N] [--json]
     .venv/bin/python benchmarks/ingest.py --database postgresql [...]   # the same
     .venv/bin/python benchmarks/ingest_pg.py --py-spy /tmp/ingest_pg.txt   # sample the server
+    .venv/bin/python benchmarks/ingest_pg.py --cprofile 30   # profile ingest() in-process
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from ingest import (
     batches,
     free_port,
     percentile,
+    profile_ingest,
     provision,
     read_written,
     send,
@@ -149,6 +151,20 @@ def measure(
     return ours, base, rows, settings
 
 
+def profile_on_postgresql(stream: list[dict[str, Any]], size: int, count: int) -> None:
+    """``ingest()`` profiled in this process against a throwaway cluster."""
+    workdir = Path(tempfile.mkdtemp(prefix="earnest-bench-ingest-pg-"))
+    cluster = PgServer()
+    try:
+        cluster.start()
+        url = cluster.create_database("earnest")
+        provision(workdir, url)
+        profile_ingest(url, stream, size, count)
+    finally:
+        cluster.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--signals", type=int, default=100_000)
@@ -157,7 +173,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--py-spy", metavar="FILE", help="sample the server into FILE (raw)")
+    parser.add_argument("--cprofile", type=int, metavar="BATCHES", help="profile ingest() only")
     args = parser.parse_args(argv)
+    if args.cprofile:
+        profile_on_postgresql(workload(args.signals, args.outcomes), args.batch, args.cprofile)
+        return
     work = batches(workload(args.signals, args.outcomes), args.batch)
     bodies = [json.dumps({"signals": b}, separators=(",", ":")).encode() for b in work]
     sizes = [len(b) for b in work]

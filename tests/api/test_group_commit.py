@@ -69,26 +69,44 @@ def count_writes(monkeypatch: pytest.MonkeyPatch, db: Database) -> list[int]:
     return count
 
 
+class Held:
+    """The writer's thread held in a job (``async with Held(writer) as held``) until
+    :meth:`release`, or the block's end: what is submitted meanwhile queues behind it."""
+
+    def __init__(self, writer: Writer) -> None:
+        self.writer = writer
+        self._entered, self._release = threading.Event(), threading.Event()
+        self._job: asyncio.Future[None] | None = None
+
+    def _hold(self) -> None:
+        self._entered.set()
+        self._release.wait(timeout=30)
+
+    async def __aenter__(self) -> Held:
+        self._job = asyncio.ensure_future(self.writer.run_async(self._hold))
+        await asyncio.to_thread(self._entered.wait, 30)
+        return self
+
+    def release(self) -> None:
+        self._release.set()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+        assert self._job is not None
+        await self._job
+
+
 async def queued_together(
     writer: Writer, bodies: list[object], times: list[datetime]
 ) -> list[Answer | BaseException]:
     """Hold the writer's thread in a job until every body is queued behind it, so that the
     bodies form one group (each received at its time); their answers, or what they raised."""
-    entered, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        entered.set()
-        release.wait(timeout=30)
-
-    held = asyncio.ensure_future(writer.run_async(hold))
-    await asyncio.to_thread(entered.wait, 30)
-    waiting = [
-        asyncio.ensure_future(writer.submit_async(body, at))
-        for body, at in zip(bodies, times, strict=True)
-    ]
-    await asyncio.sleep(0)  # each submit runs up to its await: all are queued
-    release.set()
-    await held
+    async with Held(writer):
+        waiting = [
+            asyncio.ensure_future(writer.submit_async(body, at))
+            for body, at in zip(bodies, times, strict=True)
+        ]
+        await asyncio.sleep(0)  # each submit runs up to its await: all are queued
     return list(await asyncio.gather(*waiting, return_exceptions=True))
 
 
@@ -246,34 +264,25 @@ async def post_all(app_api: Api, bodies: list[dict[str, Any]]) -> list[httpx.Res
     earnest = Earnest(app_api.db, clock=app_api.clock)
     app = create_app(earnest)
     transport = httpx.ASGITransport(app=cast(Any, app))  # Litestar's scope types are narrower
-    entered, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        entered.set()
-        release.wait(timeout=30)
-
     async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-        held = asyncio.ensure_future(earnest.writer.run_async(hold))
-        await asyncio.to_thread(entered.wait, 30)
-        queued = [0]
-        put = earnest.writer.put
+        async with Held(earnest.writer):
+            queued = [0]
+            put = earnest.writer.put
 
-        def counted(item: Any) -> None:
-            queued[0] += 1
-            put(item)
+            def counted(item: Any) -> None:
+                queued[0] += 1
+                put(item)
 
-        earnest.writer.put = counted  # type: ignore[method-assign]
-        headers = app_api.headers("ingest")
-        posts = [
-            asyncio.ensure_future(http.post("/v1/signals", json=body, headers=headers))
-            for body in bodies
-        ]
-        for _ in range(3000):
-            if queued[0] == len(bodies):
-                break
-            await asyncio.sleep(0.001)
-        release.set()
-        await held
+            earnest.writer.put = counted  # type: ignore[method-assign]
+            headers = app_api.headers("ingest")
+            posts = [
+                asyncio.ensure_future(http.post("/v1/signals", json=body, headers=headers))
+                for body in bodies
+            ]
+            for _ in range(3000):
+                if queued[0] == len(bodies):
+                    break
+                await asyncio.sleep(0.001)
         return list(await asyncio.gather(*posts))
 
 
@@ -387,24 +396,16 @@ def test_close_commits_what_is_queued(api: Api) -> None:
     bodies: list[object] = [signal(f"s-{n}", f"o{n}") for n in range(5)]
 
     async def close_while_queued() -> list[Answer | BaseException]:
-        entered, release = threading.Event(), threading.Event()
-
-        def hold() -> None:
-            entered.set()
-            release.wait(timeout=30)
-
-        held = asyncio.ensure_future(writer.run_async(hold))
-        await asyncio.to_thread(entered.wait, 30)
-        waiting = [
-            asyncio.ensure_future(writer.submit_async(body, api.clock.now)) for body in bodies
-        ]
-        await asyncio.sleep(0)  # all are queued, behind the held job
-        closing = asyncio.ensure_future(asyncio.to_thread(writer.close))
-        await asyncio.sleep(0.05)
-        assert not closing.done()  # close waits for the queue to be drained
-        release.set()
-        await closing
-        await held
+        async with Held(writer) as held:
+            waiting = [
+                asyncio.ensure_future(writer.submit_async(body, api.clock.now)) for body in bodies
+            ]
+            await asyncio.sleep(0)  # all are queued, behind the held job
+            closing = asyncio.ensure_future(asyncio.to_thread(writer.close))
+            await asyncio.sleep(0.05)
+            assert not closing.done()  # close waits for the queue to be drained
+            held.release()
+            await closing
         return list(await asyncio.gather(*waiting, return_exceptions=True))
 
     answers = answered(asyncio.run(close_while_queued()))

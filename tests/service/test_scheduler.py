@@ -130,7 +130,8 @@ def test_catch_up_after_downtime_fires_in_deadline_order(
     send(db, "fast", "f2", T0 + timedelta(minutes=90))  # due T0 + 2h30
     send(db, "slow", "s2", T0 + timedelta(minutes=2))  # due T0 + 3h02
     # Down for a day; on start, everything missed fires, oldest deadline first.
-    scheduler = start(running, db, clock=FakeClock(T0 + timedelta(days=1)), batch=2)
+    deadlines = [deadlines_module.OutcomeDeadlines(db, 2)]
+    scheduler = start(running, db, sources=deadlines, clock=FakeClock(T0 + timedelta(days=1)))
     wait_for(lambda: scheduler.fired == 4)
     assert settlements(db) == [
         ("f1", T0 + timedelta(hours=1, minutes=1)),

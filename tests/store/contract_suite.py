@@ -30,7 +30,6 @@ from earnest.store.activity import activity_hash, append_activity, list_activity
 from earnest.store.base import IN_CHUNK
 from earnest.store.codec import entry_hash, money_value, to_us
 from earnest.store.contracts import (
-    contract_created_us,
     contract_version,
     latest_contract,
     list_contracts,
@@ -387,17 +386,19 @@ class StoreContract(ABC):
                 save_contract(tx, terms(key), T0 + timedelta(hours=hour))
             save_contract(tx, terms("a", price="$1"), T0 + timedelta(hours=9))
         with db.read() as tx:
-            everything = [(s.contract.key, s.version) for s in list_contracts(tx, limit=100)]
+            listed = list_contracts(tx, limit=100)
+            everything = [(s.contract.key, s.version) for s, _ in listed]
             pages: list[list[str]] = []
             after = None
             for _ in saved:  # bounded: a cursor that does not advance must not loop forever
                 page = list_contracts(tx, limit=2, after=after)
                 if not page:
                     break
-                pages.append([s.contract.key for s in page])
-                last = page[-1].contract.key
-                after = (contract_created_us(tx, last), last)
+                pages.append([s.contract.key for s, _ in page])
+                after = page[-1][1]
         assert everything == [("e", 1), ("d", 1), ("b", 1), ("c", 1), ("a", 2)]
+        # each position is the contract's first creation: "a" keeps hour 0 at version 2
+        assert listed[-1][1] == (to_us(T0), "a")
         assert pages == [["e", "d"], ["b", "c"], ["a"]]
 
     # Customers -----------------------------------------------------------------------------
@@ -449,8 +450,10 @@ class StoreContract(ABC):
             again = revoke_key(tx, named.id, revoked_at + timedelta(hours=1))
             assert revoke_key(tx, "kmissing", revoked_at) is None
         assert revoked is not None
-        assert revoked.revoked_at == revoked_at
-        assert again == revoked  # the first revocation's time stays
+        assert again is not None
+        assert revoked[0].revoked_at == revoked_at
+        assert revoked[1] is True
+        assert again == (revoked[0], False)  # the first revocation's time stays; no change
         with db.read() as tx:
             assert authenticate(tx, secret) is None
             assert authenticate(tx, made[0][1]) == made[0][0]

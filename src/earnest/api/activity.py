@@ -15,9 +15,8 @@ from earnest.service.views import activity_json
 async def list_activity(request: AnyRequest) -> Response[bytes]:
     limit = limit_param(request)
     after = cursor_param(request, "activity", int)
-    before = None if after is None else int(after[0])
     app = earnest(request)
-    found = await app.read(lambda: app.activity.list(limit=limit, before_seq=before))
+    found = await app.read(lambda: app.activity.list(limit=limit, after=after))
     return answer(page("activity", found, activity_json))
 
 

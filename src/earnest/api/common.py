@@ -18,7 +18,7 @@ from earnest.api.errors import JSON, no_route
 from earnest.app import Earnest
 from earnest.errors import Invalid, NotFound
 from earnest.jsonio import dump_json, parse_json
-from earnest.service.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
+from earnest.service.pages import DEFAULT_LIMIT, Page, bad_limit, check_limit
 from earnest.signals import NUL, nul_field
 
 T = TypeVar("T")
@@ -121,12 +121,9 @@ def limit_param(request: AnyRequest) -> int:
     raw = request.query_params.get("limit")
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 6 or not 1 <= int(raw) <= MAX_LIMIT:
-        raise Invalid(
-            f"limit must be a whole number from 1 to {MAX_LIMIT}", code="invalid_limit",
-            field="limit",
-        )  # fmt: skip
-    return int(raw)
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 6:
+        raise bad_limit()
+    return check_limit(int(raw))
 
 
 def encode_cursor(kind: str, position: list[Any]) -> str:
@@ -158,15 +155,17 @@ def decode_cursor(request: AnyRequest, kind: str) -> list[Any] | None:
     return position
 
 
-def cursor_param(request: AnyRequest, kind: str, *types: type) -> list[Any] | None:
-    """The ``cursor`` of list ``kind``, its position one value of each of ``types``."""
+def cursor_param(request: AnyRequest, kind: str, *types: type) -> tuple[Any, ...] | None:
+    """The ``cursor`` of list ``kind``: the position (one value of each of ``types``) that a
+    list use case takes as ``after``."""
     after = decode_cursor(request, kind)
-    if after is not None and (
-        len(after) != len(types)
-        or not all(isinstance(v, t) for v, t in zip(after, types, strict=True))
+    if after is None:
+        return None
+    if len(after) != len(types) or not all(
+        isinstance(v, t) for v, t in zip(after, types, strict=True)
     ):
         raise bad_cursor()
-    return after
+    return tuple(after)
 
 
 def bad_cursor() -> Invalid:

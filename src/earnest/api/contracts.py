@@ -61,9 +61,8 @@ def contract_json_unsaved(contract: Contract) -> dict[str, Any]:
 async def list_contracts(request: AnyRequest) -> Response[bytes]:
     limit = limit_param(request)
     after = cursor_param(request, "contracts", int, str)  # (created_at, key)
-    position = None if after is None else (int(after[0]), str(after[1]))
     app = earnest(request)
-    found = await app.read(lambda: app.contracts.list(limit=limit, after=position))
+    found = await app.read(lambda: app.contracts.list(limit=limit, after=after))
     return answer(page("contracts", found, contract_json))
 
 

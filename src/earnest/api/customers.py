@@ -36,10 +36,9 @@ PREFIX = "/v1/customers/"
 @get("/", opt=require(Scope.READ))
 async def list_customers(request: AnyRequest) -> Response[bytes]:
     limit = limit_param(request)
-    after = cursor_param(request, "customers", int, str)
-    position = None if after is None else (int(after[0]), str(after[1]))
+    after = cursor_param(request, "customers", int, str)  # (created_at, id)
     app = earnest(request)
-    found = await app.read(lambda: app.customers.list(limit=limit, after=position))
+    found = await app.read(lambda: app.customers.list(limit=limit, after=after))
     return answer(page("customers", found, customer_json))
 
 

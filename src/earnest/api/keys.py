@@ -41,10 +41,9 @@ async def post_key(request: AnyRequest) -> Response[bytes]:
 @get("/", opt=require(Scope.ADMIN))
 async def get_keys(request: AnyRequest) -> Response[bytes]:
     limit = limit_param(request)
-    after = cursor_param(request, "keys", int, str)
-    position = None if after is None else (int(after[0]), str(after[1]))
+    after = cursor_param(request, "keys", int, str)  # (created_at, id)
     app = earnest(request)
-    found = await app.read(lambda: app.keys.list(limit=limit, after=position))
+    found = await app.read(lambda: app.keys.list(limit=limit, after=after))
     return answer(page("keys", found, key_json))
 
 

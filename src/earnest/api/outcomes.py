@@ -89,10 +89,9 @@ def _filters(request: AnyRequest) -> dict[str, Any]:
 async def list_outcomes(request: AnyRequest) -> Response[bytes]:
     limit = limit_param(request)
     after = cursor_param(request, "outcomes", int)
-    before = None if after is None else int(after[0])
     filters = _filters(request)
     app = earnest(request)
-    found = await app.read(lambda: app.outcomes.list(filters, limit=limit, before_id=before))
+    found = await app.read(lambda: app.outcomes.list(filters, limit=limit, after=after))
     return answer(page("outcomes", found, outcome_json))
 
 

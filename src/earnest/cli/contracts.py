@@ -19,10 +19,9 @@ from earnest.files import load_contract_file
 from earnest.rules import UnknownContract
 from earnest.service.activity import CLI
 from earnest.service.contracts import StoredContract
+from earnest.service.pages import MAX_LIMIT, every
 from earnest.service.views import contract_json
 from earnest.timefmt import format_time
-
-PAGE = 1000
 
 
 @click.group()
@@ -87,11 +86,7 @@ def contracts_apply(app: Earnest, files: tuple[Path, ...]) -> None:
 @with_app(creates=False)
 def contracts_list(app: Earnest) -> None:
     """List every contract at its latest version."""
-    page = app.contracts.list(limit=PAGE)
-    stored = list(page.items)
-    while page.after is not None:
-        page = app.contracts.list(limit=PAGE, after=page.after)
-        stored += page.items
+    stored = every(lambda after: app.contracts.list(limit=MAX_LIMIT, after=after))
     if not stored:
         click.echo("no contracts yet: add one with `earnest contracts apply FILE`")
         return

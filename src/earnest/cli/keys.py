@@ -11,9 +11,8 @@ from earnest.cli.base import fail, with_app
 from earnest.errors import EarnestError
 from earnest.service.activity import CLI
 from earnest.service.keys import Scope
+from earnest.service.pages import MAX_LIMIT, every
 from earnest.timefmt import format_time
-
-PAGE = 1000
 
 
 @click.group()
@@ -41,12 +40,7 @@ def keys_create(app: Earnest, scope: str, name: str | None) -> None:
 @with_app(creates=False)
 def keys_list(app: Earnest) -> None:
     """List keys: id, scope, name, created, last used, revoked (never the key itself)."""
-    found = []
-    page = app.keys.list(limit=PAGE)
-    found += page.items
-    while page.after is not None:
-        page = app.keys.list(limit=PAGE, after=page.after)
-        found += page.items
+    found = every(lambda after: app.keys.list(limit=MAX_LIMIT, after=after))
     table = Table()
     for column in ("id", "scope", "name", "created", "last used", "revoked"):
         table.add_column(column)

@@ -101,6 +101,17 @@ class AsyncClient:
 
     # Signals and outcomes -----------------------------------------------------------------
 
+    async def _pages(self, call: Callable[[str | None], calls.Call]) -> AsyncIterator[Any]:
+        """Every item of a list, following ``next_cursor`` from page to page."""
+        cursor: str | None = None
+        while True:
+            page = await self._call(call(cursor))
+            for item in page["items"]:
+                yield item
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return
+
     async def signal(
         self,
         contract: str,
@@ -147,16 +158,14 @@ class AsyncClient:
         limit: int | None = None,
     ) -> AsyncIterator[Outcome]:
         """Every matching outcome, newest first, fetching pages of ``limit`` as it goes."""
-        filters = {"contract": contract, "customer": customer, "state": state}
-        cursor: str | None = None
-        while True:
-            call = calls.outcomes_call({**filters, "contested": contested}, limit, cursor)
-            page = await self._call(call)
-            for item in cast(list[Outcome], page["items"]):
-                yield item
-            cursor = page["next_cursor"]
-            if cursor is None:
-                return
+        filters = {
+            "contract": contract,
+            "customer": customer,
+            "state": state,
+            "contested": contested,
+        }
+        async for item in self._pages(lambda cursor: calls.outcomes_call(filters, limit, cursor)):
+            yield item
 
     # Contracts ----------------------------------------------------------------------------
 
@@ -170,28 +179,16 @@ class AsyncClient:
 
     async def contracts(self, *, limit: int | None = None) -> AsyncIterator[Contract]:
         """Every contract's latest version, newest first, page by page."""
-        cursor: str | None = None
-        while True:
-            page = await self._call(calls.contracts_call(limit, cursor))
-            for item in cast(list[Contract], page["items"]):
-                yield item
-            cursor = page["next_cursor"]
-            if cursor is None:
-                return
+        async for item in self._pages(lambda cursor: calls.contracts_call(limit, cursor)):
+            yield item
 
     async def archive_contract(self, key: str) -> Contract:
         return cast(Contract, await self._call(calls.archive_call(key)))
 
     async def activity(self, *, limit: int | None = None) -> AsyncIterator[ActivityEntry]:
         """The activity log, newest first, page by page (an admin key)."""
-        cursor: str | None = None
-        while True:
-            page = await self._call(calls.activity_call(limit, cursor))
-            for item in cast(list[ActivityEntry], page["items"]):
-                yield item
-            cursor = page["next_cursor"]
-            if cursor is None:
-                return
+        async for item in self._pages(lambda cursor: calls.activity_call(limit, cursor)):
+            yield item
 
     async def validate_contract(
         self, contract: Mapping[str, Any] | str, *, key: str | None = None

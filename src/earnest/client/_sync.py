@@ -101,6 +101,16 @@ class Client:
 
     # Signals and outcomes -----------------------------------------------------------------
 
+    def _pages(self, call: Callable[[str | None], calls.Call]) -> Iterator[Any]:
+        """Every item of a list, following ``next_cursor`` from page to page."""
+        cursor: str | None = None
+        while True:
+            page = self._call(call(cursor))
+            yield from page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return
+
     def signal(
         self,
         contract: str,
@@ -147,15 +157,13 @@ class Client:
         limit: int | None = None,
     ) -> Iterator[Outcome]:
         """Every matching outcome, newest first, fetching pages of ``limit`` as it goes."""
-        filters = {"contract": contract, "customer": customer, "state": state}
-        cursor: str | None = None
-        while True:
-            call = calls.outcomes_call({**filters, "contested": contested}, limit, cursor)
-            page = self._call(call)
-            yield from cast(list[Outcome], page["items"])
-            cursor = page["next_cursor"]
-            if cursor is None:
-                return
+        filters = {
+            "contract": contract,
+            "customer": customer,
+            "state": state,
+            "contested": contested,
+        }
+        yield from self._pages(lambda cursor: calls.outcomes_call(filters, limit, cursor))
 
     # Contracts ----------------------------------------------------------------------------
 
@@ -169,26 +177,14 @@ class Client:
 
     def contracts(self, *, limit: int | None = None) -> Iterator[Contract]:
         """Every contract's latest version, newest first, page by page."""
-        cursor: str | None = None
-        while True:
-            page = self._call(calls.contracts_call(limit, cursor))
-            yield from cast(list[Contract], page["items"])
-            cursor = page["next_cursor"]
-            if cursor is None:
-                return
+        yield from self._pages(lambda cursor: calls.contracts_call(limit, cursor))
 
     def archive_contract(self, key: str) -> Contract:
         return cast(Contract, self._call(calls.archive_call(key)))
 
     def activity(self, *, limit: int | None = None) -> Iterator[ActivityEntry]:
         """The activity log, newest first, page by page (an admin key)."""
-        cursor: str | None = None
-        while True:
-            page = self._call(calls.activity_call(limit, cursor))
-            yield from cast(list[ActivityEntry], page["items"])
-            cursor = page["next_cursor"]
-            if cursor is None:
-                return
+        yield from self._pages(lambda cursor: calls.activity_call(limit, cursor))
 
     def validate_contract(
         self, contract: Mapping[str, Any] | str, *, key: str | None = None

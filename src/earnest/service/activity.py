@@ -22,9 +22,10 @@ class Activity:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def list(self, *, limit: int, before_seq: int | None = None) -> Page[ActivityEntry]:
-        """Newest first; ``before_seq`` is a previous page's ``after``."""
+    def list(self, *, limit: int, after: tuple[int] | None = None) -> Page[ActivityEntry]:
+        """Newest first; ``after`` is a previous page's ``after`` (the last entry's seq)."""
         check_limit(limit)
         with self.db.read() as tx:
+            before_seq = None if after is None else after[0]
             found = list_activity(tx, limit=limit + 1, before_seq=before_seq)
         return page_of(found, limit, lambda last: (last.seq,))

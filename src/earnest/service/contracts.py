@@ -9,12 +9,11 @@ from earnest.clock import Clock
 from earnest.contract import Contract, contract_to_dict
 from earnest.rules import UnknownContract
 from earnest.service.activity import append_activity
-from earnest.service.pages import Page, check_limit
+from earnest.service.pages import Page, check_limit, page_of
 from earnest.store import Database
 from earnest.store.contracts import (
     StoredContract,
     archive_contract,
-    contract_created_us,
     contract_version,
     latest_contract,
     list_contracts,
@@ -45,9 +44,11 @@ class Contracts:
         ``(stored, created)``."""
         now = self.clock()
         with self.db.write() as tx:
-            before = latest_contract(tx, contract.key)
             stored, created = save_contract(tx, contract, now)
             if created:
+                before = None
+                if stored.version > 1:  # the version it replaces, as it was stored
+                    before = contract_version(tx, contract.key, stored.version - 1)
                 append_activity(
                     tx,
                     at=now,
@@ -78,21 +79,18 @@ class Contracts:
         check_limit(limit)
         with self.db.read() as tx:
             found = list_contracts(tx, limit=limit + 1, after=after)
-            last = None
-            if len(found) > limit:
-                key = found[limit - 1].contract.key
-                last = (contract_created_us(tx, key), key)
-        return Page(found[:limit], last)
+        page = page_of(found, limit, lambda last: last[1])
+        return Page([stored for stored, _ in page.items], page.after)
 
     def archive(self, key: str, *, actor: str) -> StoredContract:
         """Open no new outcomes under ``key``; open ones run to their end."""
         now = self.clock()
         with self.db.write() as tx:
-            before = latest_contract(tx, key)
-            stored = archive_contract(tx, key)
-            if stored is None:
+            archived = archive_contract(tx, key)
+            if archived is None:
                 raise UnknownContract(key, field="key")
-            if before is not None and not before.archived:
+            stored, changed = archived
+            if changed:
                 append_activity(
                     tx,
                     at=now,

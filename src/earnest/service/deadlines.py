@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from earnest.engine import DeadlineReached, decide
+from earnest.service.due import drain
 from earnest.service.recorder import Recorder
 from earnest.store import Database
 from earnest.store.outcomes import earliest_deadline, load_due
@@ -44,19 +45,9 @@ def catch_up(
     should_stop: Callable[[], bool] = lambda: False,
     fired: Callable[[int], None] = lambda count: None,
 ) -> int:
-    """Fire every deadline due at ``now``, in deadline order, batch after batch; how many fired.
-
-    ``should_stop`` is asked before each batch (the scheduler's stop); ``fired`` hears each
-    committed batch's count, so a counter stays exact even if a later batch fails.
-    """
-    total = 0
-    while not should_stop():
-        count = fire_due(db, now, limit)
-        fired(count)
-        total += count
-        if count < limit:
-            break  # a short batch: nothing more was due (each firing clears all due at ``now``)
-    return total
+    """Fire every deadline due at ``now``, in deadline order, batch after batch; how many
+    fired (:func:`earnest.service.due.drain` over the deadlines)."""
+    return drain(OutcomeDeadlines(db, limit), now, should_stop=should_stop, fired=fired)
 
 
 class OutcomeDeadlines:

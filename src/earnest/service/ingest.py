@@ -37,14 +37,19 @@ class BatchTooLarge(Invalid):
         )
 
 
+Status = Literal["accepted", "duplicate", "rejected"]
+Warnings = tuple[str, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Result:
     index: int
-    status: Literal["accepted", "duplicate", "rejected"]
+    status: Status
     signal: SignalIn | None = None
     outcome: Outcome | None = None
     error: EarnestError | None = None
     warnings: tuple[str, ...] = ()
+    outcome_id: int | None = None  # the stored outcome's row id
 
 
 def ingest(
@@ -81,6 +86,9 @@ def _apply(tx: Tx, valid: list[tuple[int, SignalIn, datetime]]) -> list[Result]:
     outcomes = load_by_keys(tx, [(s.contract, s.outcome) for _, s, _ in valid], lock=True)
     recorder = Recorder()
     results: list[Result] = []
+    # Accepted and duplicate results wait for the flush, which gives new outcomes their ids.
+    found: list[tuple[int, Status, SignalIn, Outcome | None, StoredOutcome | None, Warnings]]
+    found = []
     for index, signal, now in valid:
         fingerprint = signal.fingerprint()
         key = (signal.contract, signal.outcome)
@@ -91,7 +99,7 @@ def _apply(tx: Tx, valid: list[tuple[int, SignalIn, datetime]]) -> list[Result]:
                 results.append(Result(index, "rejected", error=reuse))
                 continue
             seen = outcomes.get(seen_key) or _load(tx, seen_key, outcomes)
-            results.append(Result(index, "duplicate", signal, seen.outcome if seen else None))
+            found.append((index, "duplicate", signal, seen.outcome if seen else None, seen, ()))
             continue
         stored = outcomes.get(key)
         if stored is None:
@@ -115,8 +123,12 @@ def _apply(tx: Tx, valid: list[tuple[int, SignalIn, datetime]]) -> list[Result]:
         if signal.id is not None:
             known[signal.id] = (fingerprint, key)
         warnings = unused_name(signal.signal, decision.outcome)
-        results.append(Result(index, "accepted", signal, decision.outcome, warnings=warnings))
+        found.append((index, "accepted", signal, decision.outcome, stored, warnings))
     recorder.flush(tx)
+    results += [
+        Result(index, status, signal, outcome, None, warnings, None if at is None else at.id)
+        for index, status, signal, outcome, at, warnings in found
+    ]
     return results
 
 

@@ -61,10 +61,11 @@ class Keys:
         """Revoke key ``ident``: it stops working at once. Revoking twice changes nothing."""
         now = self.clock()
         with self.db.write() as tx:
-            revoked = revoke_key(tx, ident, now)
-            if revoked is None:
+            found = revoke_key(tx, ident, now)
+            if found is None:
                 raise UnknownKey(ident)
-            if revoked.revoked_at == now:
+            revoked, changed = found
+            if changed:
                 append_activity(
                     tx,
                     at=now,

@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import queue
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from earnest.store import Database
@@ -36,14 +38,6 @@ class Reply:
         self.future: asyncio.Future[Any] | concurrent.futures.Future[Any] = (
             loop.create_future() if loop is not None else concurrent.futures.Future()
         )
-
-    @classmethod
-    def here(cls) -> Reply:
-        """A reply for the caller: its running loop if it has one, else its thread."""
-        try:
-            return cls(asyncio.get_running_loop())
-        except RuntimeError:
-            return cls(None)
 
     async def wait_async(self) -> Any:
         assert isinstance(self.future, asyncio.Future)
@@ -103,6 +97,19 @@ class Lane(Generic[W]):
     def handle(self, items: list[W]) -> None:
         raise NotImplementedError
 
+    def call(self, item: Callable[[Reply], W]) -> Any:
+        """Queue ``item(reply)`` and block until its reply is settled (a thread's caller)."""
+        assert not self.on_lane(), "a lane's thread cannot wait on its own lane"
+        reply = Reply(None)
+        self.put(item(reply))
+        return reply.wait()
+
+    async def call_async(self, item: Callable[[Reply], W]) -> Any:
+        """Queue ``item(reply)`` and await its reply (a task on an event loop)."""
+        reply = Reply(asyncio.get_running_loop())
+        self.put(item(reply))
+        return await reply.wait_async()
+
     def put(self, item: W) -> None:
         # Under the lock, so an item is queued either before :meth:`close`'s stop marks (a
         # thread it closes runs it first) or after them, to threads started for it here.
@@ -160,25 +167,31 @@ class Lane(Generic[W]):
         return items, True
 
 
-Job = tuple[Callable[[], Any], Reply]
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A call to make on a lane's thread, and where its result (or exception) goes."""
+
+    call: Callable[[], Any]
+    reply: Reply
+
+    def run(self) -> None:
+        try:
+            result: Any = self.call()
+        except BaseException as error:  # handed to whoever waits
+            result = error
+        deliver([(self.reply, result)])
 
 
 class Readers(Lane[Job]):
-    """A few threads for reads (and writes that need no grouping), each job on its own."""
+    """A few threads for reads, each job on its own."""
 
     def __init__(self, db: Database, size: int = 8) -> None:
         super().__init__(db, "earnest-store", size=size, take=1)
 
     def handle(self, items: list[Job]) -> None:
-        for job, reply in items:
-            try:
-                result: Any = job()
-            except BaseException as error:  # handed to whoever waits
-                result = error
-            deliver([(reply, result)])
+        for job in items:
+            job.run()
 
-    async def run(self, job: Callable[[], T]) -> T:
-        reply = Reply.here()
-        self.put((job, reply))
-        result: T = await reply.wait_async()
+    async def run(self, call: Callable[[], T]) -> T:
+        result: T = await self.call_async(functools.partial(Job, call))
         return result

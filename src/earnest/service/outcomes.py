@@ -22,9 +22,7 @@ from earnest.store.contracts import latest_contract
 from earnest.store.ledger import LedgerItem, entries_of
 from earnest.store.outcomes import list_ids, load_by_ids, load_one
 
-__all__ = ["FILTERS", "LedgerItem", "OutcomeView", "Outcomes"]
-
-FILTERS = ("contract", "customer", "state", "contested")
+__all__ = ["LedgerItem", "OutcomeView", "Outcomes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,11 +119,13 @@ class Outcomes:
         return read_history(self.db, contract, ref)
 
     def list(
-        self, filters: Mapping[str, Any], *, limit: int, before_id: int | None = None
+        self, filters: Mapping[str, Any], *, limit: int, after: tuple[int] | None = None
     ) -> Page[OutcomeView]:
-        """Newest first, filtered by contract, customer, state and contested."""
+        """Newest first, filtered by contract, customer, state and contested; ``after`` is a
+        previous page's ``after`` (the last outcome's id)."""
         check_limit(limit)
         with self.db.read() as tx:
+            before_id = None if after is None else after[0]
             ids = list_ids(tx, filters, limit=limit + 1, before_id=before_id)
             loaded = load_by_ids(tx, ids[:limit])
             ledger = entries_of(

@@ -22,12 +22,15 @@ class Page(Generic[T]):
     after: tuple[Any, ...] | None
 
 
+def bad_limit() -> Invalid:
+    return Invalid(
+        f"limit must be a whole number from 1 to {MAX_LIMIT}", code="invalid_limit", field="limit"
+    )
+
+
 def check_limit(limit: int) -> int:
     if not 1 <= limit <= MAX_LIMIT:
-        raise Invalid(
-            f"limit must be a whole number from 1 to {MAX_LIMIT}", code="invalid_limit",
-            field="limit",
-        )  # fmt: skip
+        raise bad_limit()
     return limit
 
 
@@ -36,3 +39,14 @@ def page_of(found: list[T], limit: int, position: Callable[[T], tuple[Any, ...]]
     its first ``limit`` items and, when more follow, the ``position`` of the last one."""
     more = len(found) > limit
     return Page(found[:limit], position(found[limit - 1]) if more else None)
+
+
+def every(fetch: Callable[[tuple[Any, ...] | None], Page[T]]) -> list[T]:
+    """Every item of a list, page after page: ``fetch(after)`` reads one page (a command
+    that prints them all, where an entry point would hand out cursors)."""
+    page = fetch(None)
+    items = list(page.items)
+    while page.after is not None:
+        page = fetch(page.after)
+        items += page.items
+    return items

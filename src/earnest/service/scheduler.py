@@ -20,10 +20,10 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol
 
 from earnest.clock import Clock, utc_now
-from earnest.service.deadlines import BATCH, OutcomeDeadlines
+from earnest.service.deadlines import OutcomeDeadlines
+from earnest.service.due import DueWork, drain
 from earnest.store import Database, redact
 
 POLL_S = 0.2  # the longest sleep between polls: a deadline settles well within 1 s
@@ -33,21 +33,7 @@ STOP_TIMEOUT_S = 30.0  # a transaction in hand longer than this is a stuck datab
 
 log = logging.getLogger("earnest.scheduler")
 
-__all__ = ["POLL_S", "Clock", "DueWork", "Scheduler", "utc_now"]
-
-
-class DueWork(Protocol):
-    """One kind of work that comes due at known times."""
-
-    name: str
-    batch: int  # the most :meth:`fire_due` does in one call (one transaction)
-
-    def next_due(self) -> datetime | None:
-        """When the earliest pending work is due (None: nothing pending). A read only."""
-
-    def fire_due(self, now: datetime) -> int:
-        """Do up to ``batch`` pieces of work due at ``now``, oldest first, in one write
-        transaction; how many were done."""
+__all__ = ["POLL_S", "Clock", "DueWork", "Scheduler", "utc_now"]  # DueWork: service.due
 
 
 Writes = Callable[[Callable[[], int]], int]
@@ -72,12 +58,12 @@ class Scheduler:
         *,
         clock: Clock = utc_now,
         poll_s: float = POLL_S,
-        batch: int | None = None,
         writes: Writes = _direct,
     ) -> None:
+        """``sources`` default to the outcome deadlines alone."""
         assert 0 < poll_s <= 1, "a deadline must settle within 1 s, so poll at least each second"
         if sources is None:
-            sources = [OutcomeDeadlines(db, batch or BATCH)]
+            sources = [OutcomeDeadlines(db)]
         assert sources
         assert all(source.batch > 0 for source in sources)
         self.db = db
@@ -130,16 +116,17 @@ class Scheduler:
         self.fired += fired
         return fired
 
+    def _count(self, fired: int) -> None:
+        self.fired += fired
+
     def _catch_up(self) -> float:
         """Fire everything missed while down, each source oldest first, all at one ``now``."""
         now = self.clock()
         for source in self.sources:
-            caught_up = 0
-            while not self._stopping.is_set():
-                fired = self._fire(source, now)
-                caught_up += fired
-                if fired < source.batch:
-                    break  # a short batch: nothing more was due at ``now``
+            caught_up = drain(
+                source, now, fire=self.writes, should_stop=self._stopping.is_set,
+                fired=self._count,
+            )  # fmt: skip
             if caught_up:
                 log.info("scheduler: caught up %d missed %s", caught_up, source.name)
         return 0.0
@@ -169,9 +156,8 @@ class Scheduler:
                 return attempt()
             except Exception:
                 self.errors += 1
+                # A connection the server dropped is replaced by the store itself.
                 log.exception("scheduler: firing due work failed; retrying in %.1f s", backoff_s)
-                with contextlib.suppress(Exception):
-                    self.db.close()  # a broken connection is replaced on the next attempt
                 self._stopping.wait(backoff_s)
                 backoff_s = min(backoff_s * 2, BACKOFF_MAX_S)
         return 0.0

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from earnest.clock import Clock
-from earnest.service.ingest import MAX_BATCH, BatchTooLarge, Result, ingest
+from earnest.service.ingest import MAX_BATCH, Result, ingest
 from earnest.service.writer import Answer, Writer
 from earnest.store import Database
 
@@ -30,7 +30,5 @@ class Signals:
 
     def batch(self, items: Sequence[object], received_at: datetime | None = None) -> list[Result]:
         """A batch, every item validated on its own, the valid ones applied in order and
-        committed together, all received at one time."""
-        if len(items) > MAX_BATCH:
-            raise BatchTooLarge(len(items))
+        committed together, all received at one time (at most ``MAX_BATCH``)."""
         return ingest(self.db, items, received_at or self.clock())

@@ -17,17 +17,16 @@ scheduler block (:meth:`Writer.submit`, :meth:`Writer.run`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from earnest.engine import Outcome
 from earnest.service.ingest import Result, ingest
-from earnest.service.lanes import Lane, Reply, deliver
+from earnest.service.lanes import Job, Lane, Reply, deliver
 from earnest.store import Database
 from earnest.store.ledger import LedgerItem, entries_of
-from earnest.store.outcomes import load_by_keys
 
 T = TypeVar("T")
 MAX_GROUP = 1_000  # bounds one transaction's time, and so the wait of the group behind it
@@ -50,13 +49,7 @@ class _Signal:
     reply: Reply
 
 
-@dataclass(frozen=True, slots=True)
-class _Job:
-    job: Callable[[], Any]
-    reply: Reply
-
-
-class Writer(Lane["_Signal | _Job"]):
+class Writer(Lane["_Signal | Job"]):
     """One thread; signals in groups, other write jobs one by one, all in queue order."""
 
     def __init__(self, db: Database, max_group: int = MAX_GROUP) -> None:
@@ -67,39 +60,29 @@ class Writer(Lane["_Signal | _Job"]):
 
     def submit(self, body: object, received_at: datetime) -> Answer:
         """Ingest ``body`` with the signals queued beside it; block until committed."""
-        assert not self.on_lane(), "the writer thread cannot wait on itself"
-        reply = Reply(None)
-        self.put(_Signal(body, received_at, reply))
-        answer: Answer = reply.wait()
+        answer: Answer = self.call(functools.partial(_Signal, body, received_at))
         return answer
 
     async def submit_async(self, body: object, received_at: datetime) -> Answer:
         """As :meth:`submit`, awaited. A request that goes away still has its signal
         committed (a write is never cut in half)."""
-        reply = Reply.here()
-        self.put(_Signal(body, received_at, reply))
-        answer: Answer = await reply.wait_async()
+        answer: Answer = await self.call_async(functools.partial(_Signal, body, received_at))
         return answer
 
     # Other writes ------------------------------------------------------------------------
 
-    def run(self, job: Callable[[], T]) -> T:
-        """Run ``job`` on the writer thread, in queue order; block until it is done."""
-        assert not self.on_lane(), "the writer thread cannot wait on itself"
-        reply = Reply(None)
-        self.put(_Job(job, reply))
-        result: T = reply.wait()
+    def run(self, call: Callable[[], T]) -> T:
+        """Run ``call`` on the writer thread, in queue order; block until it is done."""
+        result: T = self.call(functools.partial(Job, call))
         return result
 
-    async def run_async(self, job: Callable[[], T]) -> T:
-        reply = Reply.here()
-        self.put(_Job(job, reply))
-        result: T = await reply.wait_async()
+    async def run_async(self, call: Callable[[], T]) -> T:
+        result: T = await self.call_async(functools.partial(Job, call))
         return result
 
     # The thread --------------------------------------------------------------------------
 
-    def handle(self, items: list[_Signal | _Job]) -> None:
+    def handle(self, items: list[_Signal | Job]) -> None:
         group: list[_Signal] = []
         for item in items:
             if isinstance(item, _Signal):
@@ -107,11 +90,7 @@ class Writer(Lane["_Signal | _Job"]):
                 continue
             self._commit(group)
             group = []
-            try:
-                result: Any = item.job()
-            except BaseException as error:  # the transaction rolled back, or never began
-                result = error
-            deliver([(item.reply, result)])
+            item.run()
         self._commit(group)
 
     def _commit(self, group: list[_Signal]) -> None:
@@ -134,21 +113,19 @@ class Writer(Lane["_Signal | _Job"]):
 
 def _ingest_group(db: Database, bodies: list[object], times: list[datetime]) -> list[Answer]:
     results = ingest(db, bodies, times)
-    booked = [r.outcome for r in results if r.outcome is not None and r.outcome.charged is not None]
-    found = _ledger(db, booked) if booked else {}
+    charged = {
+        r.outcome_id
+        for r in results
+        if r.outcome_id is not None and r.outcome is not None and r.outcome.charged is not None
+    }
+    ledger = _ledger(db, charged) if charged else {}
     return [
-        Answer(r, () if r.outcome is None else found.get(_key(r.outcome), ()), moment)
+        Answer(r, tuple(ledger.get(r.outcome_id, ())) if r.outcome_id else (), moment)
         for r, moment in zip(results, times, strict=True)
     ]
 
 
-def _ledger(db: Database, outcomes: list[Outcome]) -> dict[tuple[str, str], tuple[LedgerItem, ...]]:
-    """The ledger entries of each outcome that has any, in one read after the commit."""
+def _ledger(db: Database, outcome_ids: set[int]) -> dict[int, list[LedgerItem]]:
+    """The ledger entries of the outcomes that have any, in one read after the commit."""
     with db.read() as tx:
-        stored = load_by_keys(tx, [_key(outcome) for outcome in outcomes])
-        by_id = {s.id: key for key, s in stored.items()}
-        return {by_id[ident]: tuple(items) for ident, items in entries_of(tx, by_id).items()}
-
-
-def _key(outcome: Outcome) -> tuple[str, str]:
-    return outcome.contract.key, outcome.ref
+        return entries_of(tx, outcome_ids)

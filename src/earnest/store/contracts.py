@@ -94,25 +94,24 @@ def pinned(tx: Tx, key: str, version: int) -> Contract:
 
 def list_contracts(
     tx: Tx, *, limit: int, after: tuple[int, str] | None = None
-) -> list[StoredContract]:
-    """Newest first (by creation, then key); ``after`` is the (created_at µs, key) of the
-    last item of the previous page."""
+) -> list[tuple[StoredContract, tuple[int, str]]]:
+    """Newest first, by the contract's first creation then key, each with that position
+    (``after`` is the previous page's last one). A new version keeps the contract's place."""
     select = f"SELECT * FROM ({_LATEST}) AS latest"
-    return [_latest(tx, row) for row in tx.newest_first(select, after, limit, id_column="key")]
+    rows = tx.newest_first(select, after, limit, id_column="key")
+    return [(_latest(tx, row), (int(row[-1]), str(row[0]))) for row in rows]
 
 
-def contract_created_us(tx: Tx, key: str) -> int:
-    row = tx.one("SELECT created_at FROM contracts WHERE key = ?", (key,))
-    assert row is not None
-    return int(row[0])
-
-
-def archive_contract(tx: Tx, key: str) -> StoredContract | None:
+def archive_contract(tx: Tx, key: str) -> tuple[StoredContract, bool] | None:
+    """Archive ``key``: ``(stored, changed)``, ``changed`` false when it was archived
+    already; None when there is no such contract."""
     stored = latest_contract(tx, key)
     if stored is None:
         return None
+    if stored.archived:
+        return stored, False
     tx.execute("UPDATE contracts SET archived = ? WHERE key = ?", (True, key))
-    return replace(stored, archived=True)
+    return replace(stored, archived=True), True
 
 
 def _compiled(tx: Tx, key: str, version: int, document: str) -> Contract:

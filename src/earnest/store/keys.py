@@ -81,10 +81,12 @@ def list_keys(tx: Tx, *, limit: int, after: tuple[int, str] | None = None) -> li
     return [_row(r) for r in tx.newest_first(f"SELECT {_COLUMNS} FROM api_keys", after, limit)]
 
 
-def revoke_key(tx: Tx, ident: str, now: datetime) -> ApiKey | None:
-    tx.execute(
+def revoke_key(tx: Tx, ident: str, now: datetime) -> tuple[ApiKey, bool] | None:
+    """Revoke key ``ident`` at ``now``: ``(key, changed)``, ``changed`` false when it was
+    revoked already (it keeps its first revocation time); None when there is no such key."""
+    changed = tx.execute(
         "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
         (to_us(now), ident),
-    )
+    ).rowcount
     row = tx.one(f"SELECT {_COLUMNS} FROM api_keys WHERE id = ?", (ident,))
-    return _row(row) if row is not None else None
+    return None if row is None else (_row(row), changed == 1)

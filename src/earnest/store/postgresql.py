@@ -92,9 +92,9 @@ class PostgresDatabase(Database):
     def connect(self) -> Any:
         # No server-side prepared statements: after five runs PostgreSQL may switch a prepared
         # statement to a generic plan, and the generic plan of the batch's outcome load
-        # (``contract = $1 AND ref IN ($2, …)``) took 0.13 s per 1,000 signals against 0.02 s
-        # planned for its values (docs/benchmarks.md, B6). The writer's one connection runs it
-        # every batch, so it met the generic plan every time.
+        # (``contract = $1 AND ref IN ($2, …)``) took 0.14 s per 1,000 signals against 0.015 s
+        # planned for its values (``benchmarks/ingest_pg.py --cprofile 30``; docs/benchmarks.md).
+        # The writer's one connection runs it every batch, so it met the generic plan every time.
         return psycopg.connect(self.target, autocommit=True, prepare_threshold=None)
 
     def _tx(self, raw: Any) -> Tx:
