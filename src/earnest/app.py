@@ -22,10 +22,13 @@ from earnest.service.auditing import Auditing
 from earnest.service.contracts import Contracts
 from earnest.service.customers import Customers
 from earnest.service.deadlines import OutcomeDeadlines
+from earnest.service.disputes import Disputes
+from earnest.service.invoices import InvoiceClosing, Invoices
 from earnest.service.keys import Keys
 from earnest.service.lanes import Readers
 from earnest.service.outcomes import Outcomes
 from earnest.service.scheduler import POLL_S, DueWork, Scheduler
+from earnest.service.settings import Settings
 from earnest.service.signals import Signals
 from earnest.service.writer import Writer
 from earnest.store import Database, redact
@@ -48,6 +51,9 @@ class Earnest:
         self.keys = Keys(db, clock)
         self.activity = Activity(db)
         self.audit = Auditing(db)
+        self.settings = Settings(db, clock)
+        self.invoices = Invoices(db, clock)
+        self.disputes = Disputes(db, clock)
 
     @property
     def database_name(self) -> str:
@@ -60,8 +66,9 @@ class Earnest:
         return self.db.READS_NEVER_WAIT
 
     def due_work(self) -> list[DueWork]:
-        """The scheduler's sources, in the order it polls them."""
-        return [OutcomeDeadlines(self.db)]
+        """The scheduler's sources, in the order it polls them: deadlines before the period
+        closings they may add charges to."""
+        return [OutcomeDeadlines(self.db), InvoiceClosing(self.db)]
 
     def scheduler(self, *, poll_s: float | None = None) -> Scheduler:
         """A scheduler over :meth:`due_work`, writing through this process's writer."""

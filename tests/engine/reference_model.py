@@ -219,7 +219,7 @@ class RefOutcome:
         policy = self.contract.after_settlement.value
         if policy == "flag" and not self.contested:
             self.contested = True
-            self.record("flag", now, contested=True)
+            self.record("dispute", now, action="opened", by="system")
         elif policy == "credit":
             remaining = self.charged - self.credited
             if remaining > 0:

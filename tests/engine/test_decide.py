@@ -415,7 +415,7 @@ def test_a_signal_received_after_a_passed_deadline_is_applied_after_that_deadlin
         ("charge", at(15), "0.99 USD"),
         ("signal", at(100), "disputed=True late"),
         ("check", at(100), "failed"),
-        ("flag", at(100), ""),
+        ("dispute", at(100), ""),
     ]
     assert decision.outcome.state is State.CONFIRMED
     assert decision.outcome.contested is True
@@ -455,7 +455,7 @@ def test_a_late_signal_after_missed_deadlines_in_a_zero_window_contract() -> Non
         ("charge", at(60), "0.99 USD"),
         ("signal", at(100), "disputed=True late"),
         ("check", at(100), "failed"),
-        ("flag", at(100), ""),
+        ("dispute", at(100), ""),
     ]
     assert decision.effects.charges == (Charge(Decimal("0.99"), "USD", at(60)),)
 
@@ -562,11 +562,14 @@ def test_a_late_failed_check_on_a_confirmed_outcome_flags_it_contested_once() ->
     assert summary(decision.effects.entries) == [
         ("signal", at(20), "disputed=True late"),
         ("check", at(20), "failed"),
-        ("flag", at(20), ""),
+        ("dispute", at(20), ""),
         ("signal", at(21), "score=1 late"),
         ("check", at(21), "failed"),
     ]
-    assert decision.effects.entries[2].data["contested"] is True
+    assert decision.effects.entries[2].data == {
+        "action": "opened", "by": "system", "signal": None,
+        "reason": "late signal disputed failed the check",
+    }  # fmt: skip
     assert decision.outcome.contested is True
     assert decision.outcome.state is State.CONFIRMED
     assert decision.effects.credits == ()

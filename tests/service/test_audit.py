@@ -404,7 +404,8 @@ def test_entries_that_name_no_ledger_row_are_judged_on_the_rest(credited: Databa
         "SELECT h.seq, h.data FROM history h JOIN ledger l ON l.history_seq = h.seq WHERE l.id = ?",
         (ident,),
     )
-    older = {k: v for k, v in loads(data).items() if k not in ("ledger_id", "period")}
+    placed = ("ledger_id", "period", "period_start", "period_end", "invoice")
+    older = {k: v for k, v in loads(data).items() if k not in placed}
     execute(credited, "UPDATE history SET data = ? WHERE seq = ?", (dumps(older), seq))
     execute(credited, "UPDATE ledger SET period_start = '2026-12-01' WHERE id = ?", (ident,))
     assert verify_ledger(credited).ok

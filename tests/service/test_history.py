@@ -20,10 +20,10 @@ O1_TIMELINE = """\
 2026-11-23 10:01:00Z  check      met: completed = true ✓ · score > 3: score = 5 ✓ · NOT disputed: disputed unseen ✓
 2026-11-23 10:01:00Z  transition open → in_review (conditions_met), scheduled confirm, review ends 2026-11-24 10:01:00Z
 2026-11-24 10:01:00Z  transition in_review → confirmed (review_window_ended)
-2026-11-24 10:01:00Z  charge     0.99 USD
+2026-11-24 10:01:00Z  charge     0.99 USD, period 2026-11-01 → 2026-12-01
 2026-11-26 10:05:00Z  signal     disputed = true (at 10:05:00Z) [id s5] late: after settlement
 2026-11-26 10:05:00Z  check      failed: completed = true ✓ · score > 3: score = 5 ✓ · NOT disputed: disputed = true ✗
-2026-11-26 10:05:00Z  flag       contested (after_settlement), signal s5"""  # noqa: E501
+2026-11-26 10:05:00Z  dispute    opened by system: late signal disputed (s5) failed the check"""  # noqa: E501
 
 
 def test_history_comes_back_in_seq_order_with_explained_checks(filled: Database) -> None:
@@ -36,7 +36,7 @@ def test_history_comes_back_in_seq_order_with_explained_checks(filled: Database)
     assert [(e.seq, e.hash) for e in entries] == [(int(s), h) for s, h in stored]
     assert [e.kind for e in entries] == [
         "opened", "signal", "check", "signal", "check", "transition", "transition", "charge",
-        "signal", "check", "flag",
+        "signal", "check", "dispute",
     ]  # fmt: skip
     met = entries[4]
     assert met.data["verdict"] == "met"
@@ -52,7 +52,10 @@ def test_the_timeline_reads_one_line_per_entry(filled: Database) -> None:
     assert manual[-2].endswith("transition open → confirmed (manual_confirm), by ops: checked")
     add_credit(filled)
     credited = render_timeline(outcome_history(filled, "credited", "c1")).splitlines()
-    assert credited[-1] == "2026-11-26 10:06:00Z  credit     12.50 EUR (after_settlement)"
+    assert credited[-1] == (
+        "2026-11-26 10:06:00Z  credit     12.50 EUR (after_settlement),"
+        " period 2026-11-01 → 2026-12-01"
+    )
 
 
 def test_an_unknown_outcome_is_an_error(filled: Database) -> None:

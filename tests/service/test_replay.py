@@ -103,10 +103,12 @@ def test_charge_and_credit_entries_name_their_ledger_row_with_money_as_text(
 ) -> None:
     add_credit(filled)
     ledger = rows(
-        filled, "SELECT id, kind, amount, currency, period_start, history_seq FROM ledger"
+        filled,
+        "SELECT id, kind, amount, currency, period_start, history_seq, period_end, invoice_id"
+        " FROM ledger",
     )
-    assert {kind for _, kind, _, _, _, _ in ledger} == {"charge", "credit"}
-    for ident, kind, amount, currency, period, seq in ledger:
+    assert {row[1] for row in ledger} == {"charge", "credit"}
+    for ident, kind, amount, currency, period, seq, period_end, invoice in ledger:
         [(entry_kind, text)] = rows(filled, "SELECT kind, data FROM history WHERE seq = ?", (seq,))
         data = loads(text)
         assert entry_kind == kind
@@ -114,7 +116,8 @@ def test_charge_and_credit_entries_name_their_ledger_row_with_money_as_text(
         assert isinstance(data["amount"], str)  # a decimal string, never a JSON number
         assert Decimal(data["amount"]) == Decimal(str(amount))
         assert data["currency"] == currency
-        assert data["period"] == period
+        assert (data["period_start"], data["period_end"]) == (period, period_end)
+        assert data["invoice"] == invoice
 
 
 @pytest.mark.parametrize(

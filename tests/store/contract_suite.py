@@ -422,6 +422,8 @@ class StoreContract(ABC):
         assert globex.editable() == {
             "name": "Globex",
             "email": "ap@globex.example",
+            "address": None,
+            "tax_id": None,
             "billing_day": 1,
         }
         assert [c.id for c in first] == ["umbrella", "globex"]

@@ -208,7 +208,7 @@ def test_a_signal_after_a_passed_deadline_is_applied_after_it(db: Database) -> N
         ("charge", minutes(60 * 24)),
         ("signal", minutes(60 * 30)),
         ("check", minutes(60 * 30)),
-        ("flag", minutes(60 * 30)),
+        ("dispute", minutes(60 * 30)),
     ]
     assert loads(rows[-3][2])["late"] is True
 

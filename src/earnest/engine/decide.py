@@ -22,7 +22,11 @@ from earnest.contract.condition import Verdict
 from earnest.contract.model import AfterSettlement, Contract
 from earnest.engine.lifecycle import (
     SETTLES_AS,
+    CreditExceedsCharge,
+    DisputeOpen,
     Event,
+    NoOpenDispute,
+    NotConfirmed,
     ReviewReason,
     Scheduled,
     State,
@@ -41,7 +45,9 @@ from earnest.engine.model import (
     Input,
     Observed,
     Open,
+    OpenDispute,
     Outcome,
+    ResolveDispute,
     Settle,
     Signal,
 )
@@ -80,6 +86,10 @@ def decide(outcome: Outcome | None, event: Input, now: datetime) -> Decision:
         _signal(draft, event, now)
     elif isinstance(event, Settle):
         _settle_manually(draft, event, now)
+    elif isinstance(event, OpenDispute):
+        _open_dispute(draft, event.reason, event.by, now)
+    elif isinstance(event, ResolveDispute):
+        _resolve_dispute(draft, event, now)
     else:
         assert isinstance(event, DeadlineReached)
     return draft.decision()
@@ -265,10 +275,9 @@ def _after_settlement(draft: _Draft, verdict: Verdict, signal: Signal, now: date
         return
     policy = draft.contract.after_settlement
     if policy is AfterSettlement.FLAG:
-        if not draft.contested:
-            draft.contested = True
-            data = {"contested": True, "reason": "after_settlement", "signal": signal.id}
-            draft.entries.append(Entry("flag", now, data))
+        if not draft.contested:  # an open dispute: a second failing late signal opens none
+            named = signal.signal if signal.id is None else f"{signal.signal} ({signal.id})"
+            _open_dispute(draft, f"late signal {named} failed the check", SYSTEM, now, signal)
         return
     if policy is AfterSettlement.CREDIT:
         assert draft.charged is not None
@@ -286,6 +295,53 @@ def _after_settlement(draft: _Draft, verdict: Verdict, signal: Signal, now: date
             draft.entries.append(Entry("credit", now, data))
         return
     assert policy is AfterSettlement.IGNORE
+
+
+# Disputes ---------------------------------------------------------------------------------
+
+SYSTEM = "system"
+
+
+def _open_dispute(
+    draft: _Draft, reason: str, by: str, now: datetime, signal: Signal | None = None
+) -> None:
+    if draft.state is not State.CONFIRMED:
+        raise NotConfirmed(draft.state)
+    if draft.contested:
+        raise DisputeOpen()
+    draft.contested = True
+    data: dict[str, Any] = {"action": "opened", "by": by, "reason": reason}
+    if signal is not None:
+        data["signal"] = signal.id
+    draft.entries.append(Entry("dispute", now, data))
+
+
+def _resolve_dispute(draft: _Draft, event: ResolveDispute, now: datetime) -> None:
+    if not draft.contested:
+        raise NoOpenDispute()
+    assert draft.state is State.CONFIRMED
+    assert draft.charged is not None
+    data: dict[str, Any] = {
+        "action": "resolved", "by": event.by, "resolution": event.resolution, "note": event.note,
+    }  # fmt: skip
+    if event.resolution == "reject":
+        draft.contested = False
+        draft.entries.append(Entry("dispute", now, data))
+        return
+    currency = draft.contract.price.currency
+    remaining = draft.charged - draft.credited
+    amount = remaining if event.amount is None else event.amount
+    if remaining <= 0 or amount > remaining:
+        raise CreditExceedsCharge(amount, remaining, currency)
+    assert amount > 0, "a credit is positive (checked where it is parsed)"
+    draft.contested = False
+    data["amount"] = money_text(amount)
+    draft.entries.append(Entry("dispute", now, data))
+    draft.credits.append(Credit(amount, currency, now, "dispute"))
+    draft.credited += amount
+    credit = {"amount": money_text(amount), "currency": currency, "reason": "dispute",
+              "note": event.note}  # fmt: skip
+    draft.entries.append(Entry("credit", now, credit))
 
 
 # Windows and settlement -----------------------------------------------------------------

@@ -14,11 +14,12 @@ and :func:`schedule_on_timeout`. ::
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from earnest.contract.condition import Verdict
 from earnest.contract.model import OnTimeout
-from earnest.errors import Conflict
+from earnest.errors import Conflict, Invalid
 
 
 class State(StrEnum):
@@ -122,6 +123,45 @@ class IllegalTransition(Conflict):
         self.state = state
         self.event = event
         super().__init__(f"an outcome that is {state} cannot take {event}")
+
+
+class NotConfirmed(Conflict):
+    """A dispute for an outcome that is not confirmed: there is no charge to dispute."""
+
+    code = "not_confirmed"
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+        super().__init__(f"only a confirmed outcome can be disputed; this one is {state}")
+
+
+class DisputeOpen(Conflict):
+    code = "dispute_open"
+
+    def __init__(self) -> None:
+        super().__init__("the outcome already has an open dispute; resolve it first")
+
+
+class NoOpenDispute(Conflict):
+    code = "no_open_dispute"
+
+    def __init__(self) -> None:
+        super().__init__("the outcome has no open dispute to resolve")
+
+
+class CreditExceedsCharge(Invalid):
+    code = "credit_exceeds_charge"
+
+    def __init__(self, amount: Decimal | None, creditable: Decimal, currency: str) -> None:
+        self.creditable = creditable
+        if creditable <= 0:
+            message = "nothing is left to credit: earlier credits took the whole charge"
+        else:
+            message = (
+                f"a credit of {amount} {currency} is more than the {creditable} {currency}"
+                " still creditable (the charge less earlier credits)"
+            )
+        super().__init__(message, field="amount")
 
 
 def transition(state: State, event: Event, to: State) -> State:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -103,7 +103,24 @@ class Settle(msgspec.Struct, frozen=True):
     by: str | None = None
 
 
-Input = Open | Signal | DeadlineReached | Settle
+class OpenDispute(msgspec.Struct, frozen=True):
+    """Dispute a confirmed outcome (an admin, or ``system`` for ``after_settlement: flag``)."""
+
+    reason: str
+    by: str
+
+
+class ResolveDispute(msgspec.Struct, frozen=True):
+    """Resolve the open dispute: ``reject`` (the charge stands) or ``credit`` ``amount``
+    (default: all that is still creditable)."""
+
+    resolution: Literal["reject", "credit"]
+    note: str
+    by: str
+    amount: Decimal | None = None
+
+
+Input = Open | Signal | DeadlineReached | Settle | OpenDispute | ResolveDispute
 
 
 # Effects --------------------------------------------------------------------------------

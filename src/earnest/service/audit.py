@@ -312,7 +312,7 @@ def _judge_ledger_row(
 
 def _disagreement(row: tuple[Any, ...], entry: _Booked, opened_for: Any) -> str | None:
     """How a ledger row differs from the charge or credit entry that booked it, if it does."""
-    ident, kind, outcome_id, customer, amount, currency, period_start, _ = row
+    ident, kind, outcome_id, customer, amount, currency, period_start, _, period_end, invoice = row
     ident, outcome_id = int(ident), int(outcome_id)
     data, said = entry.data, f"its {entry.kind} entry {entry.seq}"
     if data.get("ledger_id", ident) != ident:
@@ -327,9 +327,13 @@ def _disagreement(row: tuple[Any, ...], entry: _Booked, opened_for: Any) -> str 
         return f"its currency is {currency}, {said} says {data['currency']}"
     # Entries written before they named their row's id and period (older stores) leave those
     # two unjudged; the chain proves such an entry was written so, not stripped later.
-    period = data.get("period", period_start)
+    period = data.get("period_start", data.get("period", period_start))
     if period_start != period:
         return f"it is in the period from {period_start}, {said} says from {period}"
+    if period_end != data.get("period_end", period_end):
+        return f"its period ends {period_end}, {said} says {data['period_end']}"
+    if invoice != data.get("invoice", invoice):
+        return f"it is on invoice {invoice}, {said} says {data['invoice']}"
     if customer != opened_for:
         return (
             f"it is booked to customer {customer!r}, but the outcome was opened for {opened_for!r}"

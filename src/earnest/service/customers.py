@@ -20,6 +20,7 @@ from earnest.store.customers import (
     list_customers,
     update_customer,
 )
+from earnest.store.invoices import change_billing_day
 
 __all__ = ["Customer", "Customers", "UnknownCustomer"]
 
@@ -55,8 +56,10 @@ class Customers:
         now = self.clock()
         with self.db.write() as tx:
             before = get_customer(tx, ident)
-            if before is None:
-                insert_customer(tx, ident, now)
+            if before is None:  # its first period follows its billing day at creation
+                insert_customer(tx, ident, now, changes.get("billing_day", 1))
+            elif changes.get("billing_day", before.billing_day) != before.billing_day:
+                change_billing_day(tx, ident, now, changes["billing_day"])
             if changes:
                 update_customer(tx, ident, changes)
             after = get_customer(tx, ident)

@@ -82,6 +82,8 @@ def _summary(entry: HistoryEntry) -> str:
         return _money(data)
     if entry.kind == "flag":
         return _flag(data)
+    if entry.kind == "dispute":
+        return _dispute(data)
     return " ".join(f"{key}={value}" for key, value in sorted(data.items()))
 
 
@@ -139,6 +141,22 @@ def _money(data: Mapping[str, Any]) -> str:
     text = f"{shown} {currency}"
     if data.get("reason"):
         text += f" ({data['reason']})"
+    if data.get("period_start"):
+        text += f", period {data['period_start']} → {data.get('period_end')}"
+    moved = data.get("moved_from")
+    if moved:
+        text += f" (moved from {moved.get('start')} → {moved.get('end')}: {moved.get('why')})"
+    return text
+
+
+def _dispute(data: Mapping[str, Any]) -> str:
+    if data.get("action") == "opened":
+        return f"opened by {data.get('by')}: {data.get('reason')}"
+    text = f"resolved by {data.get('by')}: {data.get('resolution')}"
+    if data.get("amount") is not None:
+        text += f" {data['amount']}"
+    if data.get("note"):
+        text += f" ({data['note']})"
     return text
 
 

@@ -12,18 +12,29 @@ the history entries, signal rows and ledger items that named it.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 import msgspec
 
+from earnest.billing import Period
 from earnest.engine import Decision, Entry
 from earnest.store import Tx
 from earnest.store.codec import to_us
-from earnest.store.customers import billing_days, ensure_customers
-from earnest.store.ledger import LedgerItem, book, next_ledger_id, period_start
+from earnest.store.customers import ensure_customers
+from earnest.store.disputes import open_dispute, resolve_dispute
+from earnest.store.invoices import (
+    InvoiceRow,
+    add_to_lines,
+    billing_of,
+    insert_invoices,
+    invoice_id,
+    load_invoices,
+    price_key,
+    update_totals,
+)
+from earnest.store.ledger import LedgerItem, book, next_ledger_id
 from earnest.store.outcomes import (
     StoredOutcome,
     append_history,
@@ -31,6 +42,8 @@ from earnest.store.outcomes import (
     update_outcomes,
 )
 from earnest.store.signals import insert_signals
+
+ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +59,21 @@ class _SignalRow:
 class _Booking:
     outcome_id: int
     customer: str
+    contract: str
+    contract_version: int
     entry: Entry
     entry_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Placed:
+    """A booking with what the store gives it: its ledger id, period and invoice."""
+
+    booking: _Booking
+    ledger_id: int
+    period: Period
+    invoice: str
+    reason: str | None
 
 
 @dataclass(slots=True)
@@ -72,11 +98,15 @@ class Recorder:
         """Take one decision for ``stored`` (its outcome becomes the decision's)."""
         stored.outcome = decision.outcome
         self.touched[stored.id] = stored
+        outcome = decision.outcome
         for entry in decision.effects.entries:
             if entry.kind in ("charge", "credit"):
                 self.bookings.append(
-                    _Booking(stored.id, decision.outcome.customer, entry, len(self.entries))
-                )
+                    _Booking(
+                        stored.id, outcome.customer, outcome.contract.key,
+                        outcome.contract_version, entry, len(self.entries),
+                    )
+                )  # fmt: skip
             self.entries.append((stored.id, entry))
 
     def record_signal(
@@ -119,38 +149,81 @@ class Recorder:
             tx,
             [
                 LedgerItem(
-                    ident,
-                    b.entry.kind,
-                    real.get(b.outcome_id, b.outcome_id),
-                    b.customer,
-                    Decimal(b.entry.data["amount"]),
-                    b.entry.data["currency"],
-                    period,
-                    b.entry.at,
-                    seqs[b.entry_index],
+                    p.ledger_id,
+                    p.booking.entry.kind,
+                    real.get(p.booking.outcome_id, p.booking.outcome_id),
+                    p.booking.customer,
+                    Decimal(p.booking.entry.data["amount"]),
+                    p.booking.entry.data["currency"],
+                    p.period.start.date().isoformat(),
+                    p.booking.entry.at,
+                    seqs[p.booking.entry_index],
+                    p.period.end.date().isoformat(),
+                    p.invoice,
+                    p.reason,
                 )
-                for b, ident, period in ledger
+                for p in ledger
             ],
         )
+        _add_to_invoices(tx, ledger)
+        self._record_disputes(tx, real)
         return seqs
 
-    def _assign_ledger(self, tx: Tx) -> list[tuple[_Booking, int, str]]:
-        """Give each booking its ledger id and period, and write both into the booking's
-        history entry, so the hash chain covers them: ``(booking, id, period)`` each."""
+    def _assign_ledger(self, tx: Tx) -> list[_Placed]:
+        """Give each booking its ledger id, period and invoice, and write them into the
+        booking's history entry, so the hash chain covers them (SPEC 6: an entry whose
+        period is closed goes to the customer's first open period, and says so)."""
         if not self.bookings:
             return []
-        days = billing_days(tx, {b.customer for b in self.bookings})
+        billing = billing_of(tx, {b.customer for b in self.bookings})
         ident = next_ledger_id(tx)
-        assigned = []
+        placed = []
         for b in self.bookings:
             entry = b.entry
-            period = _period(entry.at.date(), days.get(b.customer, 1))
-            data = {**entry.data, "ledger_id": ident, "period": period}
+            period, moved_from = billing[b.customer].place(entry.at)
+            invoice = invoice_id(b.customer, period.start, entry.data["currency"])
+            data = {
+                **entry.data,
+                "ledger_id": ident,
+                "period_start": period.start.date().isoformat(),
+                "period_end": period.end.date().isoformat(),
+                "invoice": invoice,
+            }
+            if moved_from is not None:
+                data["moved_from"] = {
+                    "start": moved_from.start.date().isoformat(),
+                    "end": moved_from.end.date().isoformat(),
+                    "why": "that period's invoice was already finalized",
+                }
             booked = msgspec.structs.replace(entry, data=data)
             self.entries[b.entry_index] = (self.entries[b.entry_index][0], booked)
-            assigned.append((b, ident, period))
+            placed.append(_Placed(b, ident, period, invoice, _credit_reason(entry)))
             ident += 1
-        return assigned
+        return placed
+
+    def _record_disputes(self, tx: Tx, real: dict[int, int]) -> None:
+        """Open or resolve the dispute rows the decisions' ``dispute`` entries describe."""
+        for index, (outcome_id, entry) in enumerate(self.entries):
+            if entry.kind != "dispute":
+                continue
+            outcome = real.get(outcome_id, outcome_id)
+            stored = self.touched[outcome_id]
+            if entry.data["action"] == "opened":
+                open_dispute(
+                    tx, outcome, stored.outcome.customer, entry.at,
+                    by=entry.data["by"], reason=entry.data["reason"],
+                )  # fmt: skip
+                continue
+            credit = None
+            following = self.entries[index + 1] if index + 1 < len(self.entries) else None
+            if following is not None and following[1].kind == "credit":
+                credit = following[1].data["ledger_id"]
+            amount = entry.data.get("amount")
+            resolve_dispute(
+                tx, outcome, entry.at, by=entry.data["by"], resolution=entry.data["resolution"],
+                note=entry.data["note"], amount=None if amount is None else Decimal(amount),
+                ledger_id=credit,
+            )  # fmt: skip
 
     def _insert_opened(self, tx: Tx) -> dict[int, int]:
         """Insert new customers and outcomes; provisional id -> real id. Each opened
@@ -166,8 +239,50 @@ class Recorder:
         return real
 
 
-@functools.lru_cache(maxsize=1024)
-def _period(day: date, billing_day: int) -> str:
-    """The first day of the billing period holding ``day``: many bookings of a batch share
-    their day (a settlement batch, all at one deadline)."""
-    return period_start(day, billing_day).isoformat()
+def _credit_reason(entry: Entry) -> str | None:
+    """A credit line's reason (SPEC 6): the dispute's note, or the late signal."""
+    if entry.kind != "credit":
+        return None
+    if entry.data.get("reason") == "dispute":
+        return f"dispute: {entry.data.get('note') or ''}".rstrip(": ")
+    signal = entry.data.get("signal")
+    return "late signal" if signal is None else f"late signal {signal}"
+
+
+def _add_to_invoices(tx: Tx, placed: list[_Placed]) -> None:
+    """Create the invoices the bookings are the first on, and bring each one's running
+    totals and charge lines up to date."""
+    if not placed:
+        return
+    deltas: dict[str, list[Decimal]] = {}
+    lines: dict[tuple[str, str, int, str], int] = {}
+    first: dict[str, _Placed] = {}
+    for p in placed:
+        amount = Decimal(p.booking.entry.data["amount"])
+        delta = deltas.setdefault(p.invoice, [ZERO, ZERO])
+        first.setdefault(p.invoice, p)
+        if p.booking.entry.kind == "charge":
+            delta[0] += amount
+            key = (p.invoice, p.booking.contract, p.booking.contract_version, price_key(amount))
+            lines[key] = lines.get(key, 0) + 1
+        else:
+            delta[1] += amount
+    stored = load_invoices(tx, deltas)
+    new = []
+    totals = []
+    for ident, (charges, credits) in deltas.items():
+        found = stored.get(ident)
+        if found is None:
+            p = first[ident]
+            new.append(
+                InvoiceRow(
+                    ident, p.booking.customer, p.booking.entry.data["currency"], p.period,
+                    "draft", None, None, charges, credits, p.booking.entry.at, None, None,
+                )
+            )  # fmt: skip
+            continue
+        assert found.status == "draft", f"booking onto finalized invoice {ident}"
+        totals.append((ident, found.subtotal + charges, found.credits + credits))
+    insert_invoices(tx, new)
+    update_totals(tx, totals)
+    add_to_lines(tx, lines)

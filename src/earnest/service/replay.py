@@ -31,7 +31,9 @@ from earnest.engine import (
     IllegalTransition,
     Input,
     Open,
+    OpenDispute,
     Outcome,
+    ResolveDispute,
     Scheduled,
     Settle,
     Signal,
@@ -45,6 +47,7 @@ from earnest.store.outcomes import COLUMNS, MONEY, TIMES, columns_of, history_of
 from earnest.timefmt import format_time, parse_time
 
 CHUNK = 200
+SYSTEM = "system"  # the engine's actor for what it does itself
 MAX_DIFFERENCES = 1_000  # reported in full; beyond that only counted
 MANUAL = {"manual_confirm": Scheduled.CONFIRM, "manual_cancel": Scheduled.CANCEL}
 
@@ -167,12 +170,13 @@ def _verify(tx: Tx, stored: _Stored) -> list[Difference]:
     customer = rebuilt.outcome.customer
     rebuilt_ledger = [
         (e.kind, Decimal(e.data["amount"]), str(e.data["currency"]), to_us(e.at), customer,
-         e.data.get("period"), e.data.get("ledger_id"))
+         e.data.get("period_start", e.data.get("period")), e.data.get("ledger_id"),
+         e.data.get("invoice"))
         for e in entries
         if e.kind in ("charge", "credit")
     ]  # fmt: skip
     stored_ledger = [
-        (i.kind, i.amount, i.currency, to_us(i.booked_at), i.customer, i.period, i.id)
+        (i.kind, i.amount, i.currency, to_us(i.booked_at), i.customer, i.period, i.id, i.invoice)
         for i in stored.ledger
     ]
     if stored_ledger != rebuilt_ledger:
@@ -192,9 +196,14 @@ def _booked(entries: list[Entry], stored: _Stored) -> list[Entry]:
         if kind != entry.kind:
             continue
         recorded = loads(text)
-        added = {k: recorded[k] for k in ("ledger_id", "period") if k in recorded}
+        added = {k: recorded[k] for k in _PLACED if k in recorded}
         out[index] = msgspec.structs.replace(entry, data={**entry.data, **added})
     return out
+
+
+# What the store adds to a charge or credit entry when it books it (decision 0014, SPEC 6):
+# the engine cannot know them.
+_PLACED = ("ledger_id", "period", "period_start", "period_end", "invoice", "moved_from")
 
 
 class _Unreplayable(ValueError):
@@ -237,6 +246,18 @@ def _inputs(history: Sequence[tuple[int, int, str, str]]) -> list[tuple[Input, d
                 data.get("data"),
             )
             inputs.append((signal, parse_time(data["received_at"])))
+        elif kind == "dispute":
+            data = loads(text)
+            if data.get("action") == "resolved":
+                amount = data.get("amount") if data.get("resolution") == "credit" else None
+                resolve = ResolveDispute(
+                    data["resolution"], str(data.get("note") or ""), str(data["by"]),
+                    None if amount is None else Decimal(amount),
+                )  # fmt: skip
+                inputs.append((resolve, from_us(recorded_at)))
+            elif data.get("by") != SYSTEM:  # a system dispute is the engine's own output
+                dispute = OpenDispute(str(data["reason"]), str(data["by"]))
+                inputs.append((dispute, from_us(recorded_at)))
         elif kind == "transition":
             data = loads(text)
             decision = MANUAL.get(data.get("reason"))
@@ -274,6 +295,8 @@ def _compare_history(stored: _Stored, rebuilt: list[Entry]) -> list[tuple[str, o
         if index >= len(rebuilt):
             return [(f"history entry {seq}", f"{kind} {text}", "no such entry")]
         entry = rebuilt[index]
+        if kind == "flag" and _flag_became_dispute(loads(text), entry):
+            continue
         was = (_time(recorded_at), kind, text)
         now = (_time(to_us(entry.at)), entry.kind, dumps(entry.data))
         if was != now:
@@ -282,6 +305,18 @@ def _compare_history(stored: _Stored, rebuilt: list[Entry]) -> list[tuple[str, o
         extra = rebuilt[len(stored.history)]
         return [("history", "no further entry", f"{extra.kind} {dumps(extra.data)}")]
     return []
+
+
+def _flag_became_dispute(flag: dict[str, Any], entry: Entry) -> bool:
+    """A ``flag`` entry, written before disputes existed, stands for the ``dispute`` the
+    engine now opens by ``system`` for the same late signal (SPEC 6: the dispute entry
+    replaces the flag entry; histories are append-only, so old ones keep theirs)."""
+    return (
+        entry.kind == "dispute"
+        and entry.data.get("action") == "opened"
+        and entry.data.get("by") == SYSTEM
+        and entry.data.get("signal") == flag.get("signal")
+    )
 
 
 def _time(micros: int | None) -> str | None:

@@ -35,6 +35,8 @@ class Tx(ABC):
     FOR_UPDATE: ClassVar[str]
     #: appended to a SELECT whose rows are claimed by one of several concurrent writers
     SKIP_LOCKED: ClassVar[str]
+    #: appended to a text column in ORDER BY to compare it as UTF-8 bytes (code points)
+    BYTES: ClassVar[str]
 
     def __init__(self, raw: Any, cache: dict[Any, Any]) -> None:
         self.raw = raw

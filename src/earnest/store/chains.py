@@ -50,10 +50,11 @@ def outcome_named(tx: Tx, outcome_id: int) -> tuple[str, str] | None:
 
 
 def ledger_after(tx: Tx, after: int, limit: int) -> list[Row]:
-    """``(id, kind, outcome_id, customer, amount, currency, period_start, history_seq)``."""
+    """``(id, kind, outcome_id, customer, amount, currency, period_start, history_seq,
+    period_end, invoice_id)``."""
     return tx.query(
-        "SELECT id, kind, outcome_id, customer, amount, currency, period_start, history_seq"
-        " FROM ledger WHERE id > ? ORDER BY id LIMIT ?",
+        "SELECT id, kind, outcome_id, customer, amount, currency, period_start, history_seq,"
+        " period_end, invoice_id FROM ledger WHERE id > ? ORDER BY id LIMIT ?",
         (after, limit),
     )
 

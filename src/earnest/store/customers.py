@@ -9,9 +9,10 @@ from typing import Any
 
 from earnest.store.base import Tx
 from earnest.store.codec import from_us, to_us
+from earnest.store.invoices import start_billing
 
-EDITABLE = ("name", "email", "billing_day")
-_COLUMNS = "id, name, email, billing_day, created_at"
+EDITABLE = ("name", "email", "address", "tax_id", "billing_day")
+_COLUMNS = "id, name, email, address, tax_id, billing_day, created_at"
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +20,8 @@ class Customer:
     id: str
     name: str | None
     email: str | None
+    address: str | None
+    tax_id: str | None
     billing_day: int
     created_at: datetime
 
@@ -28,17 +31,25 @@ class Customer:
 
 
 def _row(row: tuple[Any, ...]) -> Customer:
-    ident, name, email, billing_day, created_at = row
-    return Customer(str(ident), name, email, int(billing_day), from_us(int(created_at)))
+    ident, name, email, address, tax_id, billing_day, created_at = row
+    return Customer(
+        str(ident), name, email, address, tax_id, int(billing_day), from_us(int(created_at))
+    )
 
 
 def ensure_customers(tx: Tx, customers: Mapping[str, datetime]) -> None:
-    """Store each customer not stored yet, created at the time given."""
+    """Store each customer not stored yet, created at the time given, with billing day 1."""
+    known = {
+        row[0] for row in tx.query_in("SELECT id FROM customers WHERE id IN {values}", customers)
+    }
+    new = {ident: created for ident, created in customers.items() if ident not in known}
+    if not new:
+        return
     tx.executemany(
-        "INSERT INTO customers (id, billing_day, created_at) VALUES (?, 1, ?)"
-        " ON CONFLICT (id) DO NOTHING",
-        [(customer, to_us(created)) for customer, created in customers.items()],
+        "INSERT INTO customers (id, billing_day, created_at) VALUES (?, 1, ?)",
+        [(customer, to_us(created)) for customer, created in new.items()],
     )
+    start_billing(tx, {ident: (created, 1) for ident, created in new.items()})
 
 
 def get_customer(tx: Tx, ident: str) -> Customer | None:
@@ -51,10 +62,12 @@ def list_customers(tx: Tx, *, limit: int, after: tuple[int, str] | None) -> list
     return [_row(row) for row in tx.newest_first(f"SELECT {_COLUMNS} FROM customers", after, limit)]
 
 
-def insert_customer(tx: Tx, ident: str, now: datetime) -> None:
+def insert_customer(tx: Tx, ident: str, now: datetime, billing_day: int = 1) -> None:
     tx.execute(
-        "INSERT INTO customers (id, billing_day, created_at) VALUES (?, 1, ?)", (ident, to_us(now))
+        "INSERT INTO customers (id, billing_day, created_at) VALUES (?, ?, ?)",
+        (ident, billing_day, to_us(now)),
     )
+    start_billing(tx, {ident: (now, billing_day)})
 
 
 def update_customer(tx: Tx, ident: str, changes: Mapping[str, Any]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 
@@ -18,7 +19,7 @@ from earnest.store.codec import from_us, money_value, to_us
 
 _COLUMNS = (
     "id", "kind", "outcome_id", "customer", "amount", "currency", "period_start", "booked_at",
-    "history_seq",
+    "history_seq", "period_end", "invoice_id", "reason",
 )  # fmt: skip
 
 
@@ -34,6 +35,9 @@ class LedgerItem(msgspec.Struct, frozen=True):
     period: str  # the billing period's first day, YYYY-MM-DD
     booked_at: datetime
     history_seq: int
+    period_end: str | None = None  # the day after its last, YYYY-MM-DD
+    invoice: str | None = None
+    reason: str | None = None  # a credit's: the dispute's note, or the late signal
 
 
 def period_start(day: date, billing_day: int) -> date:
@@ -69,10 +73,24 @@ def book(tx: Tx, items: Sequence[LedgerItem]) -> None:
                 item.period,
                 to_us(item.booked_at),
                 item.history_seq,
+                item.period_end,
+                item.invoice,
+                item.reason,
             )
             for item in items
         ],
     )
+
+
+def ledger_item(row: Sequence[Any]) -> LedgerItem:
+    ident, kind, outcome_id, customer, amount, currency, period, booked_at, seq = row[:9]
+    period_end, invoice, reason = row[9:12]
+    value = money_value(amount)
+    assert value is not None
+    return LedgerItem(
+        int(ident), kind, int(outcome_id), customer, value, currency, str(period),
+        from_us(int(booked_at)), int(seq), period_end, invoice, reason,
+    )  # fmt: skip
 
 
 def entries_of(tx: Tx, outcome_ids: Iterable[int]) -> dict[int, list[LedgerItem]]:
@@ -82,12 +100,6 @@ def entries_of(tx: Tx, outcome_ids: Iterable[int]) -> dict[int, list[LedgerItem]
         f"SELECT {', '.join(_COLUMNS)} FROM ledger WHERE outcome_id IN {{values}} ORDER BY id",
         outcome_ids,
     ):
-        ident, kind, outcome_id, customer, amount, currency, period, booked_at, seq = row
-        value = money_value(amount)
-        assert value is not None
-        item = LedgerItem(
-            int(ident), kind, int(outcome_id), customer, value, currency, str(period),
-            from_us(int(booked_at)), int(seq),
-        )  # fmt: skip
+        item = ledger_item(row)
         found.setdefault(item.outcome_id, []).append(item)
     return found

@@ -35,6 +35,7 @@ def numbered(text: str) -> str:
 class PostgresTx(Tx):
     FOR_UPDATE = " FOR UPDATE"
     SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
+    BYTES = ' COLLATE "C"'  # the database's collation may be a language's
 
     def _open_cursor(self, raw: Any) -> Any:
         # Our own ``$n`` placeholders through a raw cursor: psycopg's ``%s`` parsing of a

@@ -17,6 +17,7 @@ from earnest.store.base import Database, Tx
 class SqliteTx(Tx):
     FOR_UPDATE = ""  # the whole database is locked by BEGIN IMMEDIATE
     SKIP_LOCKED = ""
+    BYTES = ""  # SQLite's default collation, BINARY, compares UTF-8 bytes
 
     def _open_cursor(self, raw: Any) -> Any:
         return raw.cursor()

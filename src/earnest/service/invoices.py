@@ -1,0 +1,323 @@
+"""Invoices (SPEC 6): read drafts and finalized invoices, and finalize each period's invoices
+once it has ended and its grace has passed.
+
+An invoice is read from its running totals and aggregate charge lines, never from a scan of
+the ledger, so an invoice of 100,000 charges reads as fast as one of 100. Finalization is a
+source of due work for the scheduler (:class:`InvoiceClosing`): at ``period end + grace`` it
+first applies every outcome deadline that fell before the period's end, then freezes the
+customer's invoices of that period in the order SPEC 6 fixes (period end, customer id as
+UTF-8 bytes, currency), numbers them from one gapless sequence, records each in the activity
+log with the hash of the frozen invoice, and opens the customer's next period.
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from earnest.billing import Period, minor_units
+from earnest.clock import Clock
+from earnest.engine import DeadlineReached, decide
+from earnest.errors import Invalid, NotFound
+from earnest.service.activity import SYSTEM, append_activity
+from earnest.service.customers import UnknownCustomer
+from earnest.service.pages import Page, check_limit, page_of
+from earnest.service.recorder import Recorder
+from earnest.service.settings import settings_of
+from earnest.store import Database, Tx
+from earnest.store.codec import dumps, to_us
+from earnest.store.contracts import contract_version
+from earnest.store.invoices import (
+    InvoiceRow,
+    billing_of,
+    charge_lines,
+    close_period,
+    credit_rows,
+    customers_closing,
+    drafts_of,
+    earliest_open_end,
+    finalized_ids,
+    freeze,
+    get_invoice,
+    list_invoices,
+    next_number,
+)
+from earnest.store.outcomes import load_due
+from earnest.timefmt import format_time
+
+__all__ = ["BATCH", "Invoice", "InvoiceClosing", "Invoices", "UnknownInvoice", "parse_period"]
+
+BATCH = 1_000  # customers closed per transaction
+STATUSES = ("draft", "finalized")
+_MICRO = timedelta(microseconds=1)
+
+
+class UnknownInvoice(NotFound):
+    code = "unknown_invoice"
+
+    def __init__(self, ident: str) -> None:
+        super().__init__(f"no invoice {ident!r}", field="id")
+
+
+def parse_period(text: str, *, field: str = "period") -> datetime:
+    """``period=YYYY-MM-DD``: the moment (00:00 UTC that day) whose periods are selected."""
+    try:
+        day = date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise Invalid(f"{field} is a date YYYY-MM-DD, got {text!r}", field=field) from None
+    if len(text) != 10:
+        raise Invalid(f"{field} is a date YYYY-MM-DD, got {text!r}", field=field)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _money(amount: Decimal) -> str:
+    return format(amount, "f")
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeLineView:
+    description: str
+    contract: str
+    contract_version: int
+    quantity: int
+    unit_price: Decimal
+
+    @property
+    def amount(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True, slots=True)
+class CreditLineView:
+    ledger_id: int
+    outcome: str
+    contract: str
+    amount: Decimal  # positive: the credit; shown negative on the invoice
+    reason: str | None
+    booked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    """An invoice with its lines, as SPEC 8 shows it."""
+
+    row: InvoiceRow
+    charges: tuple[ChargeLineView, ...]
+    credits: tuple[CreditLineView, ...]
+
+    @property
+    def id(self) -> str:
+        return self.row.id
+
+    @property
+    def subtotal(self) -> Decimal:
+        return self.row.subtotal
+
+    @property
+    def credited(self) -> Decimal:
+        return self.row.credits
+
+    @property
+    def total(self) -> Decimal:
+        quantum = Decimal(1).scaleb(-minor_units(self.row.currency))
+        return (self.row.subtotal - self.row.credits).quantize(quantum, rounding="ROUND_HALF_EVEN")
+
+    def document(self) -> dict[str, Any]:
+        """The invoice object of SPEC 8 (money as decimal strings); a finalized invoice's
+        hash is the SHA-256 of this document's canonical JSON."""
+        row = self.row
+        lines: list[dict[str, Any]] = [
+            {
+                "kind": "charge", "description": line.description, "contract": line.contract,
+                "contract_version": line.contract_version, "quantity": line.quantity,
+                "unit_price": _money(line.unit_price), "amount": _money(line.amount),
+            }
+            for line in self.charges
+        ]  # fmt: skip
+        lines += [
+            {
+                "kind": "credit", "outcome": line.outcome, "contract": line.contract,
+                "amount": _money(-line.amount), "reason": line.reason,
+            }
+            for line in self.credits
+        ]  # fmt: skip
+        return {
+            "id": row.id,
+            "number": row.number,
+            "status": row.status,
+            "customer": row.customer,
+            "currency": row.currency,
+            "period": {"start": format_time(row.period.start), "end": format_time(row.period.end)},
+            "lines": lines,
+            "subtotal": _money(row.subtotal),
+            "credits": _money(row.credits),
+            "total": _money(self.total),
+            "finalized_at": None if row.finalized_at is None else format_time(row.finalized_at),
+        }
+
+
+def invoice_hash(invoice: Invoice) -> str:
+    return hashlib.sha256(dumps(invoice.document()).encode()).hexdigest()
+
+
+def description(tx: Tx, contract: str, version: int) -> str:
+    """A charge line's description: the contract's name (its key when unnamed) and version."""
+    found = contract_version(tx, contract, version)
+    name = contract if found is None or not found.contract.name else found.contract.name
+    return f"{name} (v{version})"
+
+
+def load_invoice(tx: Tx, row: InvoiceRow) -> Invoice:
+    charges = tuple(
+        ChargeLineView(description(tx, contract, version), contract, version, quantity, price)
+        for contract, version, price, quantity in charge_lines(tx, row.id)
+    )
+    credits = tuple(
+        CreditLineView(ident, ref, contract, amount, reason, booked)
+        for ident, contract, ref, amount, reason, booked in credit_rows(tx, row.id)
+    )
+    return Invoice(row, charges, credits)
+
+
+class Invoices:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def get(self, ident: str) -> Invoice:
+        with self.db.read() as tx:
+            row = get_invoice(tx, ident)
+            if row is None:
+                raise UnknownInvoice(ident)
+            return load_invoice(tx, row)
+
+    def list(
+        self,
+        *,
+        customer: str | None = None,
+        status: str | None = None,
+        period: str | None = None,
+        limit: int,
+        after: tuple[int, str] | None = None,
+    ) -> Page[InvoiceRow]:
+        """Newest first; filters by customer, status and ``period=YYYY-MM-DD`` (for each
+        customer, its period containing that day)."""
+        check_limit(limit)
+        if status is not None and status not in STATUSES:
+            raise Invalid(f"status is draft or finalized, got {status!r}", field="status")
+        containing = None if period is None else parse_period(period)
+        with self.db.read() as tx:
+            found = list_invoices(
+                tx, customer=customer, status=status, containing=containing, limit=limit + 1,
+                after=after,
+            )  # fmt: skip
+        return page_of(found, limit, lambda last: (to_us(last.created_at), last.id))
+
+    def periods(self, customer: str) -> builtins.list[tuple[Period, str]]:
+        """The customer's periods, past, current and next, each with its state: ``closed``
+        (its invoices finalized), ``open`` or ``upcoming`` (starts after now)."""
+        now = self.clock()
+        with self.db.read() as tx:
+            billing = billing_of(tx, [customer]).get(customer)
+        if billing is None:
+            raise UnknownCustomer(customer)
+        found: list[tuple[Period, str]] = []
+        for period in billing.days.periods():
+            if period.start > now:
+                # the next period, as the history stands now
+                found.append((period, "upcoming"))
+                return found
+            found.append((period, "closed" if period.end <= billing.open.start else "open"))
+        raise AssertionError("unreachable: periods run without end")
+
+
+# Finalization ---------------------------------------------------------------------------
+
+
+class InvoiceClosing:
+    """The scheduler's source of period closings: due at each open period's end + grace."""
+
+    name = "invoices"
+
+    def __init__(self, db: Database, batch: int = BATCH) -> None:
+        self.db = db
+        self.batch = batch
+
+    def next_due(self) -> datetime | None:
+        with self.db.read() as tx:
+            end = earliest_open_end(tx)
+            if end is None:
+                return None
+            return end + settings_of(tx).grace
+
+    def fire_due(self, now: datetime) -> int:
+        with self.db.write() as tx:
+            return close_due(tx, now, self.batch)
+
+
+def close_due(tx: Tx, now: datetime, batch: int) -> int:
+    """Close up to ``batch`` customers' periods due at ``now`` (the earliest period end
+    first); how many deadlines fired and customers closed."""
+    end = earliest_open_end(tx)
+    if end is None:
+        return 0
+    settings = settings_of(tx)
+    due_at = end + settings.grace
+    if due_at > now:
+        return 0
+    # Every deadline that fell before the period's end first, stamped with its own time, so
+    # no charge settled by its window before the end misses the period's invoice.
+    deadlines = load_due(tx, end - _MICRO, batch)
+    if deadlines:
+        recorder = Recorder()
+        for stored in deadlines:
+            recorder.record(stored, decide(stored.outcome, DeadlineReached(), end - _MICRO))
+        recorder.flush(tx)
+        if len(deadlines) == batch:
+            return len(deadlines)
+    closing = customers_closing(tx, end, batch - len(deadlines))
+    billing = billing_of(tx, [customer for customer, _ in closing])
+    for customer, period in closing:
+        for draft in drafts_of(tx, customer, period.start):
+            _finalize(tx, draft, settings.invoice_prefix, due_at)
+        close_period(tx, customer, billing[customer].days.after(period))
+    return len(deadlines) + len(closing)
+
+
+def _finalize(tx: Tx, draft: InvoiceRow, prefix: str, at: datetime) -> None:
+    sequence = next_number(tx)
+    number = f"{prefix}-{sequence:06d}"
+    row = InvoiceRow(
+        draft.id, draft.customer, draft.currency, draft.period, "finalized", number, sequence,
+        draft.subtotal, draft.credits, draft.created_at, at, None,
+    )  # fmt: skip
+    frozen = load_invoice(tx, row)
+    digest = invoice_hash(frozen)
+    freeze(tx, draft.id, number=number, sequence=sequence, at=at, digest=digest)
+    append_activity(
+        tx, at=at, actor=SYSTEM, action="invoice.finalized", subject=draft.id, before=None,
+        after={"number": number, "customer": draft.customer, "currency": draft.currency,
+               "total": _money(frozen.total), "hash": digest},
+    )  # fmt: skip
+
+
+def finalized_invoices(db: Database, chunk: int = 200) -> Iterator[Invoice]:
+    """Every finalized invoice as stored, a chunk per read transaction."""
+    after = ""
+    while True:
+        with db.read() as tx:
+            ids = finalized_ids(tx, after, chunk)
+            invoices = []
+            for ident in ids:
+                row = get_invoice(tx, ident)
+                assert row is not None
+                invoices.append(load_invoice(tx, row))
+        yield from invoices
+        if len(ids) < chunk:
+            return
+        after = ids[-1]

@@ -1,0 +1,292 @@
+"""Billing in the store: billing-day histories, each customer's first open period, invoices
+with running totals and aggregate charge lines, and the gapless invoice number (SPEC 6).
+
+An invoice's id is derived from what identifies it, (customer, period start, currency): it is
+opaque, it exists from the first ledger entry on, and a booking needs no lookup to name it.
+Its ``subtotal`` and ``credits`` and its charge lines' quantities are kept current by every
+booking, so a draft is never a scan of the ledger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from earnest.billing import BillingDays, Period
+from earnest.store.base import Tx
+from earnest.store.codec import from_us, money_value, opt_time, to_us
+
+COUNTER = "invoice_number"
+_INVOICE = (
+    "id, customer, currency, period_start, period_end, status, number, sequence, subtotal,"
+    " credits, created_at, finalized_at, hash"
+)
+
+
+def invoice_id(customer: str, period_start: datetime, currency: str) -> str:
+    """The invoice of (customer, period, currency): opaque, stable, unique."""
+    key = f"{customer}\x00{period_start.isoformat()}\x00{currency}".encode()
+    return "inv_" + hashlib.sha256(key).hexdigest()[:24]
+
+
+def price_key(amount: Decimal) -> str:
+    """A unit price as its line's key: 0.99 and 0.990 are one price."""
+    return format(amount.normalize(), "f")
+
+
+# Billing days and open periods ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Billing:
+    """A customer's billing-day history and first open period (every one before is closed)."""
+
+    days: BillingDays
+    open: Period
+
+    def place(self, moment: datetime) -> tuple[Period, Period | None]:
+        """The period a ledger entry of ``moment`` is booked into, and the period it would
+        have been in when that one is closed (SPEC 6: then the first open period)."""
+        if moment < self.open.start:
+            return self.open, self.days.containing(moment)
+        period = self.open
+        while moment >= period.end:
+            period = self.days.after(period)
+        return period, None
+
+
+def billing_of(tx: Tx, customers: Iterable[str]) -> dict[str, Billing]:
+    """Each customer's billing (customers not stored are left out)."""
+    wanted = list(dict.fromkeys(customers))
+    opens = {
+        ident: Period(from_us(int(start)), from_us(int(end)))
+        for ident, start, end in tx.query_in(
+            "SELECT id, open_start, open_end FROM customers WHERE id IN {values}", wanted
+        )
+    }
+    changes: dict[str, list[tuple[datetime, int]]] = {}
+    for customer, since, day in tx.query_in(
+        "SELECT customer, since, billing_day FROM billing_days WHERE customer IN {values}"
+        " ORDER BY customer, id",
+        wanted,
+    ):
+        changes.setdefault(customer, []).append((from_us(int(since)), int(day)))
+    return {
+        ident: Billing(BillingDays(tuple(changes[ident])), period)
+        for ident, period in opens.items()
+    }
+
+
+def start_billing(tx: Tx, customers: Mapping[str, tuple[datetime, int]]) -> None:
+    """Begin the billing-day history of new customers: ``{id: (created_at, billing_day)}``,
+    their first open period being their first period."""
+    rows = []
+    for ident, (created, day) in customers.items():
+        first = BillingDays.of(created, day).first()
+        rows.append((to_us(first.start), to_us(first.end), ident))
+    tx.executemany(
+        "INSERT INTO billing_days (customer, since, billing_day)"
+        " SELECT id, created_at, billing_day FROM customers WHERE id = ?",
+        [(ident,) for ident in customers],
+    )
+    tx.executemany("UPDATE customers SET open_start = ?, open_end = ? WHERE id = ?", rows)
+
+
+def change_billing_day(tx: Tx, customer: str, since: datetime, day: int) -> None:
+    tx.execute(
+        "INSERT INTO billing_days (customer, since, billing_day) VALUES (?, ?, ?)",
+        (customer, to_us(since), day),
+    )
+
+
+def close_period(tx: Tx, customer: str, following: Period) -> None:
+    """Make ``following`` the customer's first open period."""
+    tx.execute(
+        "UPDATE customers SET open_start = ?, open_end = ? WHERE id = ?",
+        (to_us(following.start), to_us(following.end), customer),
+    )
+
+
+def earliest_open_end(tx: Tx) -> datetime | None:
+    row = tx.one("SELECT MIN(open_end) FROM customers")
+    return None if row is None or row[0] is None else from_us(int(row[0]))
+
+
+def customers_closing(tx: Tx, end: datetime, limit: int) -> list[tuple[str, Period]]:
+    """Up to ``limit`` customers whose open period ends at ``end``, by id as UTF-8 bytes."""
+    rows = tx.query(
+        f"SELECT id, open_start FROM customers WHERE open_end = ? ORDER BY id{tx.BYTES} LIMIT ?",
+        (to_us(end), limit),
+    )
+    return [(ident, Period(from_us(int(start)), end)) for ident, start in rows]
+
+
+# Invoices --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceRow:
+    id: str
+    customer: str
+    currency: str
+    period: Period
+    status: str  # draft | finalized
+    number: str | None
+    sequence: int | None
+    subtotal: Decimal
+    credits: Decimal
+    created_at: datetime
+    finalized_at: datetime | None
+    hash: str | None
+
+
+def _invoice(row: Sequence[Any]) -> InvoiceRow:
+    ident, customer, currency, start, end, status, number, sequence = row[:8]
+    subtotal, credits, created, finalized, digest = row[8:]
+    return InvoiceRow(
+        ident, customer, currency, Period(from_us(int(start)), from_us(int(end))), status,
+        number, None if sequence is None else int(sequence), money_value(subtotal) or Decimal(0),
+        money_value(credits) or Decimal(0), from_us(int(created)),
+        opt_time(None if finalized is None else int(finalized)), digest,
+    )  # fmt: skip
+
+
+def load_invoices(tx: Tx, ids: Iterable[str]) -> dict[str, InvoiceRow]:
+    rows = tx.query_in(f"SELECT {_INVOICE} FROM invoices WHERE id IN {{values}}", ids)
+    return {row[0]: _invoice(row) for row in rows}
+
+
+def get_invoice(tx: Tx, ident: str) -> InvoiceRow | None:
+    row = tx.one(f"SELECT {_INVOICE} FROM invoices WHERE id = ?", (ident,))
+    return None if row is None else _invoice(row)
+
+
+def insert_invoices(tx: Tx, invoices: Sequence[InvoiceRow]) -> None:
+    tx.insert_rows(
+        "invoices",
+        ("id", "customer", "currency", "period_start", "period_end", "status", "subtotal",
+         "credits", "created_at"),
+        [
+            (i.id, i.customer, i.currency, to_us(i.period.start), to_us(i.period.end), i.status,
+             tx.money(i.subtotal), tx.money(i.credits), to_us(i.created_at))
+            for i in invoices
+        ],
+    )  # fmt: skip
+
+
+def update_totals(tx: Tx, totals: Sequence[tuple[str, Decimal, Decimal]]) -> None:
+    """Write each draft's new ``(id, subtotal, credits)``."""
+    tx.executemany(
+        "UPDATE invoices SET subtotal = ?, credits = ? WHERE id = ? AND status = 'draft'",
+        [(tx.money(subtotal), tx.money(credits), ident) for ident, subtotal, credits in totals],
+    )
+
+
+def add_to_lines(tx: Tx, counts: Mapping[tuple[str, str, int, str], int]) -> None:
+    """Add charges to charge lines: ``{(invoice, contract, version, unit price key): n}``."""
+    tx.executemany(
+        "INSERT INTO invoice_lines (invoice_id, contract, contract_version, unit_price, quantity)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (invoice_id, contract, contract_version, unit_price)"
+        " DO UPDATE SET quantity = invoice_lines.quantity + excluded.quantity",
+        [(*key, count) for key, count in counts.items()],
+    )
+
+
+def charge_lines(tx: Tx, invoice: str) -> list[tuple[str, int, Decimal, int]]:
+    """``(contract, version, unit price, quantity)`` of each charge line, in that order."""
+    rows = tx.query(
+        "SELECT contract, contract_version, unit_price, quantity FROM invoice_lines"
+        f" WHERE invoice_id = ? ORDER BY contract{tx.BYTES}, contract_version",
+        (invoice,),
+    )
+    lines = [(c, int(v), Decimal(p), int(q)) for c, v, p, q in rows]
+    lines.sort(key=lambda line: (line[0], line[1], line[2]))
+    return lines
+
+
+def credit_rows(tx: Tx, invoice: str) -> list[tuple[int, str, str, Decimal, str | None, datetime]]:
+    """``(ledger id, contract, outcome ref, amount, reason, booked at)`` of each credit."""
+    rows = tx.query(
+        "SELECT l.id, o.contract, o.ref, l.amount, l.reason, l.booked_at FROM ledger l"
+        " JOIN outcomes o ON o.id = l.outcome_id"
+        " WHERE l.invoice_id = ? AND l.kind = 'credit' ORDER BY l.booked_at, l.id",
+        (invoice,),
+    )
+    found = []
+    for ident, contract, ref, amount, reason, booked in rows:
+        value = money_value(amount)
+        assert value is not None
+        found.append((int(ident), contract, ref, value, reason, from_us(int(booked))))
+    return found
+
+
+def drafts_of(tx: Tx, customer: str, period_start: datetime) -> list[InvoiceRow]:
+    """The customer's draft invoices of the period starting at ``period_start``, by currency."""
+    rows = tx.query(
+        f"SELECT {_INVOICE} FROM invoices WHERE customer = ? AND period_start = ?"
+        f" AND status = 'draft' ORDER BY currency{tx.BYTES}",
+        (customer, to_us(period_start)),
+    )
+    return [_invoice(row) for row in rows]
+
+
+def next_number(tx: Tx) -> int:
+    """Take the next invoice number (the caller holds the write lock: gapless, in order)."""
+    row = tx.one(f"SELECT value FROM counters WHERE name = ?{tx.FOR_UPDATE}", (COUNTER,))
+    assert row is not None
+    value = int(row[0]) + 1
+    tx.execute("UPDATE counters SET value = ? WHERE name = ?", (value, COUNTER))
+    return value
+
+
+def freeze(tx: Tx, ident: str, *, number: str, sequence: int, at: datetime, digest: str) -> None:
+    tx.execute(
+        "UPDATE invoices SET status = 'finalized', number = ?, sequence = ?, finalized_at = ?,"
+        " hash = ? WHERE id = ? AND status = 'draft'",
+        (number, sequence, to_us(at), digest, ident),
+    )
+
+
+def list_invoices(
+    tx: Tx,
+    *,
+    customer: str | None,
+    status: str | None,
+    containing: datetime | None,
+    limit: int,
+    after: tuple[int, str] | None,
+) -> list[InvoiceRow]:
+    """Newest first (by creation, then id). ``containing``: only invoices whose period holds
+    that moment (a ``period=`` filter: periods tile time, so one period per customer)."""
+    where: list[str] = []
+    params: list[Any] = []
+    if customer is not None:
+        where.append("customer = ?")
+        params.append(customer)
+    if status is not None:
+        where.append("status = ?")
+        params.append(status)
+    if containing is not None:
+        where.append("period_start <= ? AND period_end > ?")
+        params += [to_us(containing), to_us(containing)]
+    if after is not None:
+        where.append("(created_at < ? OR (created_at = ? AND id > ?))")
+        params += [after[0], after[0], after[1]]
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    rows = tx.query(
+        f"SELECT {_INVOICE} FROM invoices{clause} ORDER BY created_at DESC, id LIMIT ?",
+        [*params, limit],
+    )
+    return [_invoice(row) for row in rows]
+
+
+def finalized_ids(tx: Tx, after: str, limit: int) -> list[str]:
+    rows = tx.query(
+        "SELECT id FROM invoices WHERE status = 'finalized' AND id > ? ORDER BY id LIMIT ?",
+        (after, limit),
+    )
+    return [row[0] for row in rows]
