@@ -141,6 +141,7 @@ def test_cli_audit_verify(filled: Database) -> None:
     assert clean.output == (
         f"history: ok: {total(filled)} entries, chain intact\n"
         "activity: ok: 0 entries, chain intact\n"
+        "invoices: ok: 0 finalized invoices, each as it was frozen\n"
     )
     execute(filled, "DELETE FROM history WHERE seq = 4")
     broken = runner.invoke(main, ["audit", "verify", "--database", filled.url])
@@ -259,6 +260,7 @@ def test_verify_all_prints_one_line_per_chain(filled: Database) -> None:
     assert summary.lines() == [
         f"history: ok: {total(filled)} entries, chain intact",
         "activity: ok: 1 entries, chain intact",
+        "invoices: ok: 0 finalized invoices, each as it was frozen",
     ]
     execute(filled, "UPDATE activity SET subject = 'other'")
     broken = verify_all(filled)

@@ -56,8 +56,10 @@ def replay(app: Earnest, verify: bool) -> None:
     if not verify:
         raise click.UsageError("replay only verifies (it never writes): pass --verify")
     report = app.audit.replay()
-    for difference in report.differences:
-        click.echo(difference.describe())
+    for line in [d.describe() for d in report.differences] + [
+        d.describe() for d in report.invoice_differences
+    ]:
+        click.echo(line)
     hidden = report.total_differences - len(report.differences)
     if hidden:
         click.echo(f"… and {hidden} more differences")

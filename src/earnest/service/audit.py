@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
+from earnest.service.invoice_checks import FrozenReport, verify_frozen
 from earnest.store import chains
 from earnest.store.activity import activity_hash
 from earnest.store.base import Database, Tx
@@ -88,13 +89,18 @@ class AuditSummary:
 
     history: AuditReport  # the history chain; when it is intact, the ledger checked against it
     activity: AuditReport
+    invoices: FrozenReport  # every finalized invoice as it was frozen
 
     @property
     def ok(self) -> bool:
-        return self.history.ok and self.activity.ok
+        return self.history.ok and self.activity.ok and self.invoices.ok
 
     def lines(self) -> list[str]:
-        return [f"history: {self.history.describe()}", f"activity: {self.activity.describe()}"]
+        return [
+            f"history: {self.history.describe()}",
+            f"activity: {self.activity.describe()}",
+            f"invoices: {self.invoices.describe()}",
+        ]
 
 
 def verify_all(db: Database, chunk: int = CHUNK) -> AuditSummary:
@@ -105,7 +111,7 @@ def verify_all(db: Database, chunk: int = CHUNK) -> AuditSummary:
         ledger = verify_ledger(db, chunk)
         if not ledger.ok:
             history = ledger
-    return AuditSummary(history, verify_activity(db, chunk))
+    return AuditSummary(history, verify_activity(db, chunk), verify_frozen(db))
 
 
 # The two hash chains -----------------------------------------------------------------------

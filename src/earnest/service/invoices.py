@@ -261,32 +261,34 @@ class InvoiceClosing:
 
 
 def close_due(tx: Tx, now: datetime, batch: int) -> int:
-    """Close up to ``batch`` customers' periods due at ``now`` (the earliest period end
-    first); how many deadlines fired and customers closed."""
-    end = earliest_open_end(tx)
-    if end is None:
-        return 0
+    """Close customers' periods due at ``now``, earliest period end first, up to ``batch``
+    pieces of work (deadlines fired and customers closed); how many. Fewer than ``batch``
+    means nothing more is due (the :class:`~earnest.service.due.DueWork` contract)."""
     settings = settings_of(tx)
-    due_at = end + settings.grace
-    if due_at > now:
-        return 0
-    # Every deadline that fell before the period's end first, stamped with its own time, so
-    # no charge settled by its window before the end misses the period's invoice.
-    deadlines = load_due(tx, end - _MICRO, batch)
-    if deadlines:
-        recorder = Recorder()
-        for stored in deadlines:
-            recorder.record(stored, decide(stored.outcome, DeadlineReached(), end - _MICRO))
-        recorder.flush(tx)
-        if len(deadlines) == batch:
-            return len(deadlines)
-    closing = customers_closing(tx, end, batch - len(deadlines))
-    billing = billing_of(tx, [customer for customer, _ in closing])
-    for customer, period in closing:
-        for draft in drafts_of(tx, customer, period.start):
-            _finalize(tx, draft, settings.invoice_prefix, due_at)
-        close_period(tx, customer, billing[customer].days.after(period))
-    return len(deadlines) + len(closing)
+    done = 0
+    while done < batch:
+        end = earliest_open_end(tx)
+        if end is None or end + settings.grace > now:
+            break
+        # Every deadline that fell before the period's end first, stamped with its own time,
+        # so no charge settled by its window before the end misses the period's invoice.
+        deadlines = load_due(tx, end - _MICRO, batch - done)
+        if deadlines:
+            recorder = Recorder()
+            for stored in deadlines:
+                recorder.record(stored, decide(stored.outcome, DeadlineReached(), end - _MICRO))
+            recorder.flush(tx)
+            done += len(deadlines)
+            continue
+        closing = customers_closing(tx, end, batch - done)
+        assert closing, "the earliest open period end is some customer's"
+        billing = billing_of(tx, [customer for customer, _ in closing])
+        for customer, period in closing:
+            for draft in drafts_of(tx, customer, period.start):
+                _finalize(tx, draft, settings.invoice_prefix, end + settings.grace)
+            close_period(tx, customer, billing[customer].days.after(period))
+        done += len(closing)
+    return done
 
 
 def _finalize(tx: Tx, draft: InvoiceRow, prefix: str, at: datetime) -> None:

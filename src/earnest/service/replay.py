@@ -39,6 +39,7 @@ from earnest.engine import (
     Signal,
     decide,
 )
+from earnest.service.invoice_checks import InvoiceDifference, rebuild_differences
 from earnest.store import Database, Tx
 from earnest.store.codec import as_value, dumps, from_us, loads, money_value, to_us
 from earnest.store.contracts import contract_version
@@ -73,15 +74,20 @@ class ReplayReport:
     differing_outcomes: int = 0
     total_differences: int = 0
     differences: list[Difference] = field(default_factory=list)
+    invoices: int = 0  # finalized invoices rebuilt from the ledger
+    invoice_differences: list[InvoiceDifference] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.total_differences == 0
+        return self.total_differences == 0 and not self.invoice_differences
 
     def describe(self) -> str:
+        differing = len({d.invoice for d in self.invoice_differences})
         return (
             f"{self.outcomes} outcomes rebuilt from {self.entries} history entries:"
-            f" {self.total_differences} differences in {self.differing_outcomes} outcomes"
+            f" {self.total_differences} differences in {self.differing_outcomes} outcomes;"
+            f" {self.invoices} finalized invoices rebuilt from the ledger:"
+            f" {len(self.invoice_differences)} differences in {differing} invoices"
         )
 
 
@@ -111,8 +117,6 @@ def replay_verify(db: Database, chunk: int = CHUNK) -> ReplayReport:
     while True:
         with db.read() as tx:
             batch = _read_chunk(tx, after, chunk)
-            if not batch:
-                return report
             for stored in batch:
                 differences = _verify(tx, stored)
                 report.outcomes += 1
@@ -122,7 +126,14 @@ def replay_verify(db: Database, chunk: int = CHUNK) -> ReplayReport:
                     report.total_differences += len(differences)
                     room = MAX_DIFFERENCES - len(report.differences)
                     report.differences.extend(differences[: max(room, 0)])
+        if not batch:
+            break
         after = batch[-1].id
+    for _, found in rebuild_differences(db):
+        report.invoices += 1
+        room = MAX_DIFFERENCES - len(report.invoice_differences)
+        report.invoice_differences.extend(found[: max(room, 0)])
+    return report
 
 
 def _read_chunk(tx: Tx, after: int, chunk: int) -> list[_Stored]:

@@ -14,9 +14,13 @@ from earnest.store.codec import from_us, money_value, opt_time, to_us
 
 _COLUMNS = (
     "d.id, o.contract, o.ref, d.customer, d.state, d.reason, d.opened_by, d.opened_at,"
-    " d.resolution, d.note, d.resolved_by, d.resolved_at, d.credit_amount, d.credit_ledger_id"
+    " d.resolution, d.note, d.resolved_by, d.resolved_at, d.credit_amount, d.credit_ledger_id,"
+    " l.currency"
 )
-_FROM = " FROM disputes d JOIN outcomes o ON o.id = d.outcome_id"
+_FROM = (
+    " FROM disputes d JOIN outcomes o ON o.id = d.outcome_id"
+    " LEFT JOIN ledger l ON l.id = d.credit_ledger_id"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,15 +39,16 @@ class Dispute:
     resolved_at: datetime | None
     credit_amount: Decimal | None
     credit_ledger_id: int | None
+    credit_currency: str | None = None  # the credit's (its charge's) currency
 
 
 def _dispute(row: Sequence[Any]) -> Dispute:
     ident, contract, ref, customer, state, reason, opened_by, opened_at = row[:8]
-    resolution, note, resolved_by, resolved_at, amount, ledger_id = row[8:]
+    resolution, note, resolved_by, resolved_at, amount, ledger_id, currency = row[8:]
     return Dispute(
         int(ident), contract, ref, customer, state, reason, opened_by, from_us(int(opened_at)),
         resolution, note, resolved_by, opt_time(None if resolved_at is None else int(resolved_at)),
-        money_value(amount), None if ledger_id is None else int(ledger_id),
+        money_value(amount), None if ledger_id is None else int(ledger_id), currency,
     )  # fmt: skip
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from earnest.billing import BillingDays, Period
 from earnest.store.base import Tx
-from earnest.store.codec import from_us, money_value, opt_time, to_us
+from earnest.store.codec import from_us, loads, money_value, opt_time, to_us
 
 COUNTER = "invoice_number"
 _INVOICE = (
@@ -34,8 +34,9 @@ def invoice_id(customer: str, period_start: datetime, currency: str) -> str:
 
 
 def price_key(amount: Decimal) -> str:
-    """A unit price as its line's key: 0.99 and 0.990 are one price."""
-    return format(amount.normalize(), "f")
+    """A unit price as its line's key and text: exactly as the contract version wrote it
+    (a version has one price, so its charges all write it alike)."""
+    return format(amount, "f")
 
 
 # Billing days and open periods ---------------------------------------------------------
@@ -290,3 +291,27 @@ def finalized_ids(tx: Tx, after: str, limit: int) -> list[str]:
         (after, limit),
     )
     return [row[0] for row in rows]
+
+
+def invoice_ledger(tx: Tx, invoice: str) -> list[tuple[Any, ...]]:
+    """Every ledger row on ``invoice``: ``(id, kind, customer, amount, currency, period_start,
+    booked_at, reason, contract, contract_version, ref)``, in booking order."""
+    return tx.query(
+        "SELECT l.id, l.kind, l.customer, l.amount, l.currency, l.period_start, l.booked_at,"
+        " l.reason, o.contract, o.contract_version, o.ref FROM ledger l"
+        " JOIN outcomes o ON o.id = l.outcome_id WHERE l.invoice_id = ? ORDER BY l.id",
+        (invoice,),
+    )
+
+
+def finalization_hashes(tx: Tx, ids: Iterable[str]) -> dict[str, str | None]:
+    """The hash each invoice's ``invoice.finalized`` activity entry recorded."""
+    rows = tx.query_in(
+        "SELECT subject, after FROM activity WHERE action = 'invoice.finalized'"
+        " AND subject IN {values}",
+        ids,
+    )
+    found: dict[str, str | None] = {}
+    for subject, after in rows:
+        found[subject] = None if after is None else loads(after).get("hash")
+    return found

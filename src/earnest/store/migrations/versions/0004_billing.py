@@ -196,7 +196,7 @@ def _backfill(bind: Any) -> None:
         value = Decimal(amount)
         if kind == "charge":
             invoice["subtotal"] += value
-            lines[(ident, contract, int(version), format(value.normalize(), "f"))] += 1
+            lines[(ident, contract, int(version), format(value, "f"))] += 1
         else:
             invoice["credits"] += value
         bind.execute(
