@@ -31,6 +31,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("B4", ["history.py"]),
     ("B5", ["memory.py"]),
     ("B6", ["ingest.py", "--database", "postgresql"]),
+    ("B7", ["finalize.py"]),
 ]
 BUDGET = 600  # seconds: the whole run must fit in 10 minutes on 2 cores
 DOC = ROOT / "docs" / "benchmarks.md"

@@ -24,6 +24,7 @@ SMALL = {
     "B4": ["history.py", "--entries", "20000", "--fetches", "50", "--warmup", "10"],
     "B5": ["memory.py", "--signals", "4000"],
     "B6": ["ingest.py", "--database", "postgresql", "--signals", "3000", "--outcomes", "500"],
+    "B7": ["finalize.py", "--customers", "50", "--charges", "2000"],
 }
 
 
