@@ -228,8 +228,12 @@ def _backfill(bind: Any) -> None:
             ),
             {"i": ident, "c": contract, "v": version, "p": price, "q": quantity},
         )
-    # Outcomes flagged under after_settlement: flag become open disputes by system, opened at
-    # their flag entry, whose reason names the late signal.
+    disputes_from_flags(bind)
+
+
+def disputes_from_flags(bind: Any) -> None:
+    """Outcomes flagged under ``after_settlement: flag`` become open disputes by ``system``,
+    opened at their flag entry, whose reason names the late signal."""
     flagged = bind.execute(
         sa.text(
             "SELECT h.outcome_id, o.customer, h.recorded_at, h.data FROM history h"
