@@ -26,6 +26,7 @@ from earnest.service.disputes import Disputes
 from earnest.service.invoices import InvoiceClosing, Invoices
 from earnest.service.keys import Keys
 from earnest.service.lanes import Readers
+from earnest.service.ledger import Ledger
 from earnest.service.outcomes import Outcomes
 from earnest.service.scheduler import POLL_S, DueWork, Scheduler
 from earnest.service.settings import Settings
@@ -54,6 +55,7 @@ class Earnest:
         self.settings = Settings(db, clock)
         self.invoices = Invoices(db, clock)
         self.disputes = Disputes(db, clock)
+        self.ledger = Ledger(db)
 
     @property
     def database_name(self) -> str:

@@ -40,6 +40,19 @@ ENDPOINTS: list[tuple[str, str, Any, str]] = [
     ("GET", "/v1/keys", None, "admin"),
     ("DELETE", "/v1/keys/kunknown", None, "admin"),
     ("GET", "/v1/activity", None, "admin"),
+    ("GET", "/v1/customers/acme/periods", None, "read"),
+    ("GET", "/v1/ledger", None, "read"),
+    ("GET", "/v1/invoices", None, "read"),
+    ("GET", "/v1/invoices/inv_unknown", None, "read"),
+    ("GET", "/v1/invoices/inv_unknown/csv", None, "read"),
+    ("GET", "/v1/invoices/inv_unknown/pdf", None, "read"),
+    ("GET", "/v1/invoices/inv_unknown/audit", None, "read"),
+    ("POST", "/v1/outcomes/landing/o/disputes", {"reason": "r"}, "admin"),
+    ("POST", "/v1/outcomes/landing/o/disputes/resolve", {"resolution": "reject", "note": "n"},
+     "admin"),
+    ("GET", "/v1/disputes", None, "read"),
+    ("GET", "/v1/settings", None, "admin"),
+    ("PUT", "/v1/settings", {"seller_name": "Seller"}, "admin"),
 ]  # fmt: skip
 SCOPES = ("ingest", "read", "admin")
 

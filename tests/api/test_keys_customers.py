@@ -95,14 +95,27 @@ def test_customers(api_any: Api) -> None:
         "id": "acme",
         "name": None,
         "email": None,
+        "address": None,
+        "tax_id": None,
         "billing_day": 1,
         "created_at": "2026-11-23T10:00:01Z",
     }
     edited = api.put(
-        "/v1/customers/acme", {"name": "Acme Corp", "email": "billing@acme.test", "billing_day": 15}
+        "/v1/customers/acme",
+        {
+            "name": "Acme Corp",
+            "email": "billing@acme.test",
+            "address": "1 Road Runner Way\nPhoenix, AZ",
+            "tax_id": "US-12-3456789",
+            "billing_day": 15,
+        },
     )
     assert edited.status_code == 200
     assert edited.json()["billing_day"] == 15
+    assert edited.json()["address"] == "1 Road Runner Way\nPhoenix, AZ"
+    assert edited.json()["tax_id"] == "US-12-3456789"
+    logged = api.get("/v1/activity").json()["items"][0]
+    assert (logged["action"], logged["after"]["tax_id"]) == ("customer.updated", "US-12-3456789")
     partial = api.put("/v1/customers/acme", {"name": None})
     assert partial.json()["name"] is None
     assert partial.json()["email"] == "billing@acme.test"
@@ -128,6 +141,10 @@ def test_customers(api_any: Api) -> None:
         ({"billing_day": "3"}, "billing_day"),
         ({"email": "nope"}, "email"),
         ({"name": "x" * 256}, "name"),
+        ({"address": "x" * 1001}, "address"),
+        ({"address": 5}, "address"),
+        ({"tax_id": "x" * 256}, "tax_id"),
+        ({"tax_id": "  "}, "tax_id"),
         ({"id": "other"}, "id"),
     ],
 )

@@ -6,7 +6,18 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.datastructures import State
 
-from earnest.api import activity, contracts, customers, keys, outcomes, signals
+from earnest.api import (
+    activity,
+    contracts,
+    customers,
+    disputes,
+    invoices,
+    keys,
+    ledger,
+    outcomes,
+    settings,
+    signals,
+)
 from earnest.api.auth import authorize
 from earnest.api.errors import MAX_BODY_BYTES, handle_exception
 from earnest.api.health import healthz, openapi
@@ -25,6 +36,10 @@ def create_app(earnest: Earnest) -> Litestar:
             customers.router,
             keys.router,
             activity.router,
+            ledger.router,
+            invoices.router,
+            disputes.router,
+            settings.router,
         ],
         before_request=authorize,
         exception_handlers={Exception: handle_exception},

@@ -1,4 +1,5 @@
-"""``/v1/customers``: list, read one, edit name, email and billing day (SPEC section 6)."""
+"""``/v1/customers``: list, read one, its billing periods, edit name, email, address, tax id
+and billing day (SPEC section 6)."""
 
 from __future__ import annotations
 
@@ -25,11 +26,12 @@ from earnest.api.common import (
 from earnest.api.errors import no_route
 from earnest.errors import Invalid
 from earnest.service.keys import Scope
-from earnest.service.views import customer_json
+from earnest.service.views import billing_period_json, customer_json
 
-FIELDS = frozenset({"name", "email", "billing_day"})
+FIELDS = frozenset({"name", "email", "address", "tax_id", "billing_day"})
 MAX_ID = 255
 MAX_TEXT = 255
+MAX_ADDRESS = 1000
 PREFIX = "/v1/customers/"
 
 
@@ -42,19 +44,32 @@ async def list_customers(request: AnyRequest) -> Response[bytes]:
     return answer(page("customers", found, customer_json))
 
 
-def customer_id(request: AnyRequest) -> str:
-    """The id from the raw path: ids may hold ``/``, percent-encoded by clients."""
+def customer_path(request: AnyRequest) -> tuple[str, str | None]:
+    """The id from the raw path (ids may hold ``/``, percent-encoded by clients) and what
+    follows it (``periods``), if anything."""
     segments = raw_segments(request, PREFIX)
-    if len(segments) != 1 or not segments[0]:
+    if not 1 <= len(segments) <= 2 or not segments[0]:
         raise no_route(request)
-    return segments[0]
+    return segments[0], segments[1] if len(segments) == 2 else None
+
+
+def customer_id(request: AnyRequest) -> str:
+    ident, rest = customer_path(request)
+    if rest is not None:
+        raise no_route(request)
+    return ident
 
 
 @get("/{id:path}", opt=require(Scope.READ))
 async def get_customer(request: AnyRequest) -> Response[bytes]:
-    ident = customer_id(request)
+    ident, rest = customer_path(request)
     app = earnest(request)
-    return answer(customer_json(await app.read(lambda: app.customers.get(ident))))
+    if rest is None:
+        return answer(customer_json(await app.read(lambda: app.customers.get(ident))))
+    if rest == "periods":
+        periods = await app.read(lambda: app.invoices.periods(ident))
+        return answer({"items": [billing_period_json(found) for found in periods]})
+    raise no_route(request)
 
 
 def _changes(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -66,6 +81,10 @@ def _changes(body: Mapping[str, Any]) -> dict[str, Any]:
         if email is not None and ("@" not in email or any(c.isspace() for c in email)):
             raise Invalid(f"{email!r} is not an email address", field="email")
         changes["email"] = email
+    if "address" in body:
+        changes["address"] = text_field(body, "address", MAX_ADDRESS)
+    if "tax_id" in body:
+        changes["tax_id"] = text_field(body, "tax_id", MAX_TEXT)
     if "billing_day" in body:
         day = body["billing_day"]
         if not isinstance(day, Decimal) or day != day.to_integral_value() or not 1 <= day <= 28:

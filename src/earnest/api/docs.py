@@ -22,6 +22,7 @@ _PATH_EXAMPLES = {
     "id": "acme",
 }
 _KEY_ID_EXAMPLE = "k8a6843d597"
+_INVOICE_ID_EXAMPLE = "inv_5f0c2d8e1a9b4c7d3e6f8a21"
 _SIGNAL = {
     "contract": "ticket_resolved",
     "outcome": "acme/api#1234",
@@ -43,8 +44,26 @@ _BODY_EXAMPLES: dict[str, Any] = {
     "SettleIn": {"decision": "confirm", "reason": "confirmed by the customer by email"},
     "CustomerUpdate": {"name": "Acme Inc.", "email": "billing@acme.example", "billing_day": 1},
     "KeyIn": {"scope": "ingest", "name": "ticket system"},
+    "DisputeIn": {"reason": "the customer reopened the ticket the next day"},
+    "DisputeResolution": {
+        "resolution": "credit",
+        "amount": "0.99",
+        "note": "dispute: customer reopened",
+    },
+    "SettingsUpdate": {
+        "seller_name": "Example Agents Ltd",
+        "seller_address": "1 Main Street\nSpringfield",
+        "invoice_prefix": "EXA",
+        "invoice_grace": "1h",
+    },
 }
-_QUERY_EXAMPLES = {"/v1/outcomes": "?state=in_review&limit=50", "/v1/contracts/validate": ""}
+_QUERY_EXAMPLES = {
+    "/v1/outcomes": "?state=in_review&limit=50",
+    "/v1/contracts/validate": "",
+    "/v1/ledger": "?customer=acme&kind=credit&period=2026-11-23",
+    "/v1/invoices": "?customer=acme&status=draft&period=2026-11-23",
+    "/v1/disputes": "?state=open",
+}
 
 ERROR_CODES: tuple[tuple[str, int, str], ...] = (
     ("malformed_json", 400, "the body is not JSON (or not YAML, for contracts)"),
@@ -55,12 +74,16 @@ ERROR_CODES: tuple[tuple[str, int, str], ...] = (
     ("unknown_contract", 404, "no contract with this key"),
     ("unknown_customer", 404, "no customer with this id"),
     ("unknown_key", 404, "no API key with this id"),
+    ("unknown_invoice", 404, "no invoice with this id"),
     ("unknown_outcome", 404, "no outcome with this reference"),
     ("method_not_allowed", 405, "the path exists, the method does not"),
     ("contract_archived", 409, "the contract is archived: it opens no new outcomes"),
     ("customer_mismatch", 409, "the outcome belongs to another customer"),
     ("idempotency_conflict", 409, "the signal id was already used for a different signal"),
     ("already_settled", 409, "the outcome is settled already"),
+    ("not_confirmed", 409, "only a confirmed outcome can be disputed"),
+    ("dispute_open", 409, "the outcome already has an open dispute"),
+    ("no_open_dispute", 409, "the outcome has no open dispute to resolve"),
     ("body_too_large", 413, "the body is over 16 MiB"),
     ("unsupported_media_type", 415, "the Content-Type is not accepted here"),
     ("invalid_body", 422, "the body is not a JSON object"),
@@ -70,6 +93,8 @@ ERROR_CODES: tuple[tuple[str, int, str], ...] = (
     ("invalid_cursor", 422, "cursor is not one this list handed out"),
     ("invalid_filter", 422, "a list filter has a value it does not take"),
     ("invalid_version", 422, "a version is a whole number from 1"),
+    ("invalid_setting", 422, "a setting's value is refused (the error names the setting)"),
+    ("credit_exceeds_charge", 422, "a credit over what is still creditable (or nothing left)"),
     ("invalid_contract", 422, "the contract does not validate; errors lists every problem"),
     ("invalid_signal", 422, "the signal does not validate"),
     ("customer_required", 422, "the signal that opens an outcome needs a customer"),
@@ -138,7 +163,11 @@ curl -s -H "Authorization: Bearer $EARNEST_KEY" "$EARNEST_URL/v1/outcomes?limit=
 
 
 # The answers whose fields are listed after the endpoints, in this order.
-OBJECTS = ("Outcome", "LedgerEntry", "SignalAnswer", "BatchItem", "ActivityEntry")
+OBJECTS = (
+    "Outcome", "LedgerEntry", "SignalAnswer", "BatchItem", "ActivityEntry", "Invoice",
+    "ChargeLine", "CreditLine", "InvoiceSummary", "LedgerRecord", "AuditItem", "Dispute",
+    "Settings", "BillingPeriod",
+)  # fmt: skip
 
 _OBJECTS_INTRO = """
 ## Objects
@@ -209,8 +238,12 @@ def _endpoint(path: str, method: str, op: dict[str, Any], schemas: dict[str, Any
         lines += _body(body, schemas)
     lines += ["**Responses:**", "", "| status | body | meaning |", "|---|---|---|"]
     for status, answer in op["responses"].items():
-        schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
-        lines.append(f"| {status} | {_type(schema)} | {answer['description']} |")
+        content: dict[str, Any] = answer.get("content", {})
+        if "application/json" in content:
+            body = _type(content["application/json"].get("schema", {}))
+        else:  # a file: its media type
+            body = ", ".join(f"`{media}`" for media in content) or "none"
+        lines.append(f"| {status} | {body} | {answer['description']} |")
     lines += ["", "**Example:**", "", "```sh", _curl(path, method, op), "```", ""]
     return "\n".join(lines)
 
@@ -295,9 +328,13 @@ def _type(schema: dict[str, Any]) -> str:
 
 def _curl(path: str, method: str, op: dict[str, Any]) -> str:
     url = path
+    ids = {"/v1/keys": _KEY_ID_EXAMPLE, "/v1/invoices": _INVOICE_ID_EXAMPLE}
     for name, value in _PATH_EXAMPLES.items():
-        keys = name == "id" and path.startswith("/v1/keys")
-        url = url.replace("{" + name + "}", _KEY_ID_EXAMPLE if keys else value)
+        if name == "id":
+            value_here = next((v for p, v in ids.items() if path.startswith(p)), value)
+        else:
+            value_here = value
+        url = url.replace("{" + name + "}", value_here)
     query = _QUERY_EXAMPLES.get(path, "?limit=50" if method == "get" and _is_list(op) else "")
     parts = ["curl -s"]
     if method != "get":

@@ -16,6 +16,13 @@ from earnest.service.keys import Scope
 
 JSON = "application/json"
 YAML = "application/yaml"
+CSV = "text/csv"
+PDF = "application/pdf"
+# The schema of an answer that is not JSON, by media type.
+_FILES: dict[str, dict[str, Any]] = {
+    CSV: {"type": "string"},
+    PDF: {"type": "string", "format": "binary"},
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +36,7 @@ class Operation:
     yaml_body: bool = False
     query: tuple[tuple[str, str, dict[str, Any]], ...] = ()  # (name, description, schema)
     errors: tuple[int, ...] = ()
+    media: str = JSON  # of the answers (not of the errors, always JSON)
 
 
 _STRING: dict[str, Any] = {"type": "string"}
@@ -37,6 +45,13 @@ _LIST = (
     ("limit", "items per page, 1 to 1000 (default 50)", _LIMIT),
     ("cursor", "the next_cursor of the previous page", _STRING),
 )
+_DAY: dict[str, Any] = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+_CUSTOMER = (
+    "customer",
+    "only this customer's",
+    {"type": "string", "minLength": 1, "maxLength": 255},
+)
+_PERIOD = ("period", "YYYY-MM-DD: for each customer, its billing period containing that day", _DAY)
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/healthz", "Liveness", None, {200: "Health"}),
@@ -92,6 +107,47 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("put", "/v1/customers/{id}", "Edit (or create) a customer", Scope.ADMIN,
               {200: "Customer", 201: "Customer"}, body="CustomerUpdate",
               errors=(400, 413, 422)),
+    Operation("get", "/v1/customers/{id}/periods",
+              "A customer's billing periods: past, current and next", Scope.READ,
+              {200: "PeriodList"}, errors=(404,)),
+    Operation(
+        "get", "/v1/ledger", "Charges and credits, newest first", Scope.READ,
+        {200: "LedgerList"},
+        query=(_CUSTOMER, ("kind", "only charges or only credits",
+                           {"enum": ["charge", "credit"]}), _PERIOD, *_LIST),
+        errors=(422,),
+    ),
+    Operation(
+        "get", "/v1/invoices", "Invoices, drafts included, with totals (without lines)",
+        Scope.READ, {200: "InvoiceList"},
+        query=(_CUSTOMER, _PERIOD, ("status", "only drafts or only finalized invoices",
+                                    {"enum": ["draft", "finalized"]}), *_LIST),
+        errors=(422,),
+    ),
+    Operation("get", "/v1/invoices/{id}", "One invoice with its lines", Scope.READ,
+              {200: "Invoice"}, errors=(404,)),
+    Operation("get", "/v1/invoices/{id}/csv", "An invoice's lines as CSV", Scope.READ,
+              {200: ""}, errors=(404,), media=CSV),
+    Operation("get", "/v1/invoices/{id}/pdf", "An invoice as a PDF for the customer",
+              Scope.READ, {200: ""}, errors=(404,), media=PDF),
+    Operation("get", "/v1/invoices/{id}/audit",
+              "Every outcome behind an invoice, with its full history", Scope.READ,
+              {200: "InvoiceAudit"}, query=_LIST, errors=(404, 422)),
+    Operation("post", "/v1/outcomes/{contract}/{outcome}/disputes",
+              "Dispute a confirmed outcome's charge", Scope.ADMIN, {201: "Dispute"},
+              body="DisputeIn", errors=(400, 404, 409, 413, 422)),
+    Operation("post", "/v1/outcomes/{contract}/{outcome}/disputes/resolve",
+              "Resolve an outcome's open dispute: reject, or credit", Scope.ADMIN,
+              {200: "Dispute"}, body="DisputeResolution", errors=(400, 404, 409, 413, 422)),
+    Operation(
+        "get", "/v1/disputes", "Disputes, newest first", Scope.READ, {200: "DisputeList"},
+        query=(("state", "only open or only resolved disputes", {"enum": ["open", "resolved"]}),
+               _CUSTOMER, *_LIST),
+        errors=(422,),
+    ),
+    Operation("get", "/v1/settings", "The settings", Scope.ADMIN, {200: "Settings"}),
+    Operation("put", "/v1/settings", "Change some settings", Scope.ADMIN, {200: "Settings"},
+              body="SettingsUpdate", errors=(400, 413, 422)),
     Operation("post", "/v1/keys", "Create an API key (shown once)", Scope.ADMIN,
               {201: "NewApiKey"}, body="KeyIn", errors=(400, 413, 422)),
     Operation("get", "/v1/keys", "List API keys", Scope.ADMIN, {200: "KeyList"}, query=_LIST,
@@ -174,7 +230,10 @@ def _operation(op: Operation) -> dict[str, Any]:
         out["requestBody"] = {"required": True, "content": content}
     responses: dict[str, Any] = {}
     for status, schema in op.answers.items():
-        body = {JSON: {"schema": _ref(schema) if schema else {"type": "object"}}}
+        if op.media != JSON:
+            body = {op.media: {"schema": _FILES[op.media]}}
+        else:
+            body = {JSON: {"schema": _ref(schema) if schema else {"type": "object"}}}
         responses[str(status)] = {"description": _STATUS_TEXT[status], "content": body}
     errors = list(op.errors)
     if op.scope is not None:

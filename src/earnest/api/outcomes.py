@@ -1,4 +1,5 @@
-"""``/v1/outcomes``: open, list, read one, its history, settle by hand.
+"""``/v1/outcomes``: open, list, read one, its history, settle by hand, dispute its charge
+and resolve the dispute.
 
 References may hold ``/``, ``#``, spaces and any letter, percent-encoded by clients. ASGI
 servers decode ``%2F`` in ``scope["path"]``, so the route takes the rest of the path and the
@@ -30,14 +31,16 @@ from earnest.api.common import (
 from earnest.api.errors import no_route
 from earnest.engine import Scheduled, State
 from earnest.errors import Invalid
+from earnest.service.disputes import MAX_REASON as MAX_DISPUTE_TEXT
 from earnest.service.keys import Scope
 from earnest.service.outcomes import OutcomeView
-from earnest.service.views import outcome_json
+from earnest.service.views import dispute_json, history_json, outcome_json
 from earnest.signals import NUL, validate_signal
-from earnest.timefmt import format_time
 
 OPEN_FIELDS = frozenset({"contract", "outcome", "customer", "at"})
 SETTLE_FIELDS = frozenset({"decision", "reason"})
+DISPUTE_FIELDS = frozenset({"reason"})
+RESOLVE_FIELDS = frozenset({"resolution", "amount", "note"})
 MAX_REASON = 1024
 PREFIX = "/v1/outcomes/"
 
@@ -106,11 +109,12 @@ class Target:
 
 
 def target(request: AnyRequest) -> Target:
-    """``(contract, ref, action)`` from the raw, still percent-encoded path."""
+    """``(contract, ref, action)`` from the raw, still percent-encoded path; the action is
+    what follows the reference (``history``, ``settle``, ``disputes/resolve``)."""
     segments = raw_segments(request, PREFIX)
-    if not 2 <= len(segments) <= 3 or not segments[0] or not segments[1]:
+    if not 2 <= len(segments) <= 4 or not segments[0] or not segments[1]:
         raise no_route(request)
-    action = segments[2] if len(segments) == 3 else None
+    action = "/".join(segments[2:]) if len(segments) > 2 else None
     return Target(segments[0], segments[1], action)
 
 
@@ -124,28 +128,23 @@ async def get_outcome(request: AnyRequest) -> Response[bytes]:
         )
     if where.action == "history":
         entries = await app.read(lambda: app.outcomes.history(where.contract, where.ref))
-        return answer(
-            {
-                "entries": [
-                    {
-                        "seq": e.seq,
-                        "recorded_at": format_time(e.recorded_at),
-                        "kind": e.kind,
-                        "data": e.data,
-                        "hash": e.hash,
-                    }
-                    for e in entries
-                ]
-            }
-        )
+        return answer({"entries": [history_json(e) for e in entries]})
     raise no_route(request)
 
 
 @post("/{contract:str}/{rest:path}", opt=require(Scope.ADMIN), status_code=200)
 async def post_outcome_action(request: AnyRequest) -> Response[bytes]:
     where = target(request)
-    if where.action != "settle":
-        raise no_route(request)
+    if where.action == "settle":
+        return await _settle(request, where)
+    if where.action == "disputes":
+        return await _dispute(request, where)
+    if where.action == "disputes/resolve":
+        return await _resolve(request, where)
+    raise no_route(request)
+
+
+async def _settle(request: AnyRequest, where: Target) -> Response[bytes]:
     body = await json_object(request, SETTLE_FIELDS)
     decision = body.get("decision")
     if decision not in ("confirm", "cancel"):
@@ -159,6 +158,37 @@ async def post_outcome_action(request: AnyRequest) -> Response[bytes]:
         )
     )
     return answer(outcome_json(settled))
+
+
+async def _dispute(request: AnyRequest, where: Target) -> Response[bytes]:
+    """Open a dispute on a confirmed outcome: 201 with the dispute."""
+    body = await json_object(request, DISPUTE_FIELDS)
+    reason = text_field(body, "reason", MAX_DISPUTE_TEXT, required=True)
+    app, who, moment = earnest(request), actor(request), now(request)
+    opened = await app.write(
+        lambda: app.disputes.open(where.contract, where.ref, reason, actor=who, at=moment)
+    )
+    return answer(dispute_json(opened.dispute), 201)
+
+
+async def _resolve(request: AnyRequest, where: Target) -> Response[bytes]:
+    """Resolve the open dispute by ``reject`` or ``credit`` (``amount`` a decimal string;
+    default all that is still creditable)."""
+    body = await json_object(request, RESOLVE_FIELDS)
+    resolution = body.get("resolution")
+    if resolution not in ("reject", "credit"):
+        raise Invalid("resolution must be 'reject' or 'credit'", field="resolution")
+    amount = body.get("amount")
+    if amount is not None and not isinstance(amount, str):
+        raise Invalid('amount is a decimal string such as "12.50"', field="amount")
+    note = text_field(body, "note", MAX_DISPUTE_TEXT, required=True)
+    app, who, moment = earnest(request), actor(request), now(request)
+    resolved = await app.write(
+        lambda: app.disputes.resolve(
+            where.contract, where.ref, resolution, note, amount=amount, actor=who, at=moment
+        )
+    )
+    return answer(dispute_json(resolved.dispute))
 
 
 router = Router(

@@ -241,6 +241,8 @@ class Customer(Struct):
     id: str
     name: str | None
     email: str | None
+    address: str | None
+    tax_id: str | None
     billing_day: Annotated[int, Meta(ge=1, le=28)]
     created_at: datetime
 
@@ -251,9 +253,36 @@ class CustomerList(Struct):
 
 
 class CustomerUpdate(Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """Only the fields sent change; null clears a text field."""
+
     name: Annotated[str, Meta(max_length=255)] | UnsetType | None = UNSET
     email: Annotated[str, Meta(max_length=255)] | UnsetType | None = UNSET
+    address: Annotated[str, Meta(max_length=1000)] | UnsetType | None = UNSET
+    tax_id: Annotated[str, Meta(max_length=255)] | UnsetType | None = UNSET
     billing_day: Annotated[int, Meta(ge=1, le=28)] | UnsetType = UNSET
+
+
+class Period(Struct):
+    """A billing period, ``[start, end)``: from 00:00 UTC on a billing day to the next."""
+
+    start: datetime
+    end: datetime
+
+
+class BillingPeriod(Period):
+    state: Annotated[
+        Literal["closed", "open", "upcoming"],
+        Meta(
+            description="closed: its invoices are finalized; open: not yet (the current"
+            " period, or one that ended within the grace); upcoming: the next period"
+        ),
+    ]
+
+
+class PeriodList(Struct):
+    """A customer's periods from its first to the next one, oldest first (not paginated)."""
+
+    items: list[BillingPeriod]
 
 
 class KeyIn(Struct, omit_defaults=True, forbid_unknown_fields=True):
@@ -308,10 +337,205 @@ class Health(Struct):
     status: Literal["ok"]
 
 
+# Billing ----------------------------------------------------------------------------------
+
+Money = Annotated[str, Meta(description="exact decimal text, e.g. '118.80'")]
+
+
+class LedgerRecord(Struct):
+    """A charge or a credit as the ledger lists it: immutable once booked."""
+
+    id: int
+    kind: Literal["charge", "credit"]
+    contract: str
+    outcome: str
+    customer: str
+    amount: Annotated[str, Meta(description="exact decimal text; a credit's is positive")]
+    currency: str
+    period: Annotated[Period, Meta(description="the billing period it is booked into")]
+    invoice: Annotated[str, Meta(description="the id of the invoice it is on")]
+    booked_at: datetime
+    reason: Annotated[
+        str | None,
+        Meta(description="a credit's: the dispute's note, or the late signal; null for a charge"),
+    ]
+
+
+class LedgerList(Struct):
+    items: list[LedgerRecord]
+    next_cursor: str | None
+
+
+class ChargeLine(Struct, tag_field="kind", tag="charge"):
+    """Charges grouped by contract, contract version and unit price."""
+
+    description: str
+    contract: str
+    contract_version: int
+    quantity: int
+    unit_price: Money
+    amount: Annotated[str, Meta(description="quantity × unit price, exact")]
+
+
+class CreditLine(Struct, tag_field="kind", tag="credit"):
+    """One credit: negative."""
+
+    outcome: str
+    contract: str
+    amount: Annotated[str, Meta(description="exact decimal text, negative")]
+    reason: str | None
+
+
+class InvoiceSummary(Struct):
+    """An invoice as lists show it: the invoice object without its lines."""
+
+    id: Annotated[str, Meta(description="opaque, stable from the invoice's first ledger entry")]
+    number: Annotated[str | None, Meta(description="assigned at finalization; null for a draft")]
+    status: Literal["draft", "finalized"]
+    customer: str
+    currency: str
+    period: Period
+    subtotal: Annotated[str, Meta(description="the charges, exact")]
+    credits: Annotated[str, Meta(description="the credits, exact (positive)")]
+    total: Annotated[
+        str,
+        Meta(description="subtotal − credits, rounded half-even to the currency's minor unit"),
+    ]
+    finalized_at: datetime | None
+
+
+class Invoice(InvoiceSummary):
+    """The invoice object (SPEC section 8): its lines, charges first, then credits."""
+
+    lines: list[ChargeLine | CreditLine]
+
+
+class InvoiceList(Struct):
+    """Newest first; each invoice without its lines (`GET /v1/invoices/{id}` has them)."""
+
+    items: list[InvoiceSummary]
+    next_cursor: str | None
+
+
+class AuditItem(Struct):
+    """One outcome behind an invoice: its entries on that invoice and its full history."""
+
+    contract: str
+    outcome: str
+    customer: str
+    ledger: Annotated[list[LedgerRecord], Meta(description="its entries on this invoice")]
+    history: list[HistoryEntry]
+
+
+class InvoiceAudit(Struct):
+    """The outcomes in the order of their first entry on the invoice (oldest first)."""
+
+    items: list[AuditItem]
+    next_cursor: str | None
+
+
+class DisputeIn(Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, Meta(min_length=1, max_length=1000)]
+
+
+Amount = Annotated[
+    str,
+    Meta(
+        pattern="^[0-9]{1,15}(\\.[0-9]{1,6})?$",
+        description="a positive decimal string of at most 6 places, in the charge's currency",
+    ),
+]
+
+
+class DisputeResolution(Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """``reject``: the charge stands. ``credit``: ``amount`` (default: all that is still
+    creditable, the charge less earlier credits) is credited into the customer's current
+    period."""
+
+    resolution: Literal["reject", "credit"]
+    note: Annotated[str, Meta(min_length=1, max_length=1000)]
+    amount: Amount | UnsetType | None = UNSET
+
+
+class Dispute(Struct):
+    """A challenge to a confirmed outcome's charge; while open, the outcome is contested."""
+
+    id: int
+    contract: str
+    outcome: str
+    customer: str
+    state: Literal["open", "resolved"]
+    reason: str
+    opened_by: Annotated[
+        str, Meta(description="the API key's id, 'cli', 'system' (a failing late signal), ...")
+    ]
+    opened_at: datetime
+    resolution: Literal["reject", "credit"] | None
+    note: str | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    credit: Annotated[Price | None, Meta(description="the credit booked; null unless credit")]
+
+
+class DisputeList(Struct):
+    items: list[Dispute]
+    next_cursor: str | None
+
+
+class Settings(Struct):
+    """The seller's details (on PDFs), the invoice number prefix, the grace before a period's
+    invoices are finalized, and the public base URL (null: the address the server is reached
+    at)."""
+
+    seller_name: str | None
+    seller_address: str | None
+    seller_tax_id: str | None
+    invoice_prefix: str
+    invoice_grace: Annotated[str, Meta(description="a duration such as 5m, 1h30m")]
+    public_base_url: str | None
+
+
+Text = Annotated[str, Meta(max_length=1000)]
+
+
+class SettingsUpdate(Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """Any subset of the settings; null restores an optional one's default (none)."""
+
+    seller_name: Text | UnsetType | None = UNSET
+    seller_address: Text | UnsetType | None = UNSET
+    seller_tax_id: Text | UnsetType | None = UNSET
+    invoice_prefix: (
+        Annotated[
+            str,
+            Meta(
+                pattern="^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$",
+                description="numbers read {prefix}-{n}; changing it does not restart n",
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    invoice_grace: (
+        Annotated[
+            str,
+            Meta(max_length=64, description="a duration such as 5m or 1h30m; at most 7d"),
+        ]
+        | UnsetType
+    ) = UNSET
+    public_base_url: (
+        Annotated[
+            str, Meta(description="an http or https address, such as https://billing.example.com")
+        ]
+        | UnsetType
+        | None
+    ) = UNSET
+
+
 ALL: tuple[type[Struct], ...] = (
     Error, ContractError, ContractIn, Contract, ContractList, Validated, SignalIn, SignalAnswer,
     Batch, BatchAnswer, OpenOutcome, Outcome, OutcomeList, History, SettleIn, Customer,
     CustomerList, CustomerUpdate, KeyIn, ApiKey, NewApiKey, KeyList, ActivityList, Health,
+    PeriodList, LedgerList, Invoice, InvoiceList, InvoiceAudit, DisputeIn, DisputeResolution,
+    Dispute, DisputeList, Settings, SettingsUpdate,
 )  # fmt: skip
 
 

@@ -1,22 +1,30 @@
 """The JSON shapes of the domain's objects, as the API answers with them, the CLI prints them
-and webhooks will send them: contracts, outcomes, keys, customers, activity.
+and webhooks will send them: contracts, outcomes, keys, customers, activity, and billing:
+ledger entries, invoices, disputes, settings, billing periods.
 
 The outcome object's fields are those of ``schemas.Outcome`` (the OpenAPI document and the
 SDK's types are checked against it in tests/api/test_openapi.py and tests/client)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
+from earnest.billing import Period
 from earnest.contract import contract_to_dict
 from earnest.contract.money import format_amount
 from earnest.service.activity import ActivityEntry
 from earnest.service.contracts import StoredContract
 from earnest.service.customers import Customer
+from earnest.service.disputes import Dispute
+from earnest.service.history import HistoryEntry
+from earnest.service.invoices import Invoice
 from earnest.service.keys import ApiKey
+from earnest.service.ledger import AuditItem, LedgerRow
 from earnest.service.outcomes import LedgerItem, OutcomeView
+from earnest.service.settings import SettingsValues
 from earnest.signals import SignalIn
+from earnest.store.invoices import InvoiceRow
 
 
 def contract_json(stored: StoredContract) -> dict[str, Any]:
@@ -101,6 +109,8 @@ def customer_json(customer: Customer) -> dict[str, Any]:
         "id": customer.id,
         "name": customer.name,
         "email": customer.email,
+        "address": customer.address,
+        "tax_id": customer.tax_id,
         "billing_day": customer.billing_day,
         "created_at": customer.created_at,
     }
@@ -117,3 +127,100 @@ def activity_json(entry: ActivityEntry) -> dict[str, Any]:
         "after": entry.after,
         "hash": entry.hash,
     }
+
+
+def history_json(entry: HistoryEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "recorded_at": entry.recorded_at,
+        "kind": entry.kind,
+        "data": entry.data,
+        "hash": entry.hash,
+    }
+
+
+# Billing ----------------------------------------------------------------------------------
+
+
+def _midnight(day: str) -> datetime:
+    """A ledger row's period bound (a day; periods run from 00:00 UTC) as a time."""
+    parsed = date.fromisoformat(day)
+    return datetime(parsed.year, parsed.month, parsed.day, tzinfo=UTC)
+
+
+def period_json(period: Period) -> dict[str, Any]:
+    return {"start": period.start, "end": period.end}
+
+
+def billing_period_json(found: tuple[Period, str]) -> dict[str, Any]:
+    """One of a customer's periods and its state: closed, open or upcoming."""
+    period, state = found
+    return {**period_json(period), "state": state}
+
+
+def ledger_json(row: LedgerRow) -> dict[str, Any]:
+    """A charge or a credit as ``GET /v1/ledger`` lists it."""
+    item = row.item
+    assert item.period_end is not None, "every ledger row is on an invoice (migration 0004)"
+    return {
+        "id": item.id,
+        "kind": item.kind,
+        "contract": row.contract,
+        "outcome": row.outcome,
+        "customer": item.customer,
+        "amount": format_amount(item.amount, item.currency),
+        "currency": item.currency,
+        "period": {"start": _midnight(item.period), "end": _midnight(item.period_end)},
+        "invoice": item.invoice,
+        "booked_at": item.booked_at,
+        "reason": item.reason,
+    }
+
+
+def invoice_json(invoice: Invoice) -> dict[str, Any]:
+    """The invoice object of SPEC 8, with its lines."""
+    return invoice.document()
+
+
+def invoice_summary_json(row: InvoiceRow) -> dict[str, Any]:
+    """The invoice object without its lines (as lists show it): totals, status, number."""
+    document = Invoice(row, (), ()).document()
+    del document["lines"]
+    return document
+
+
+def audit_json(item: AuditItem) -> dict[str, Any]:
+    """One outcome behind an invoice: its entries on the invoice and its full history."""
+    return {
+        "contract": item.contract,
+        "outcome": item.outcome,
+        "customer": item.customer,
+        "ledger": [ledger_json(row) for row in item.entries],
+        "history": [history_json(entry) for entry in item.history],
+    }
+
+
+def dispute_json(dispute: Dispute) -> dict[str, Any]:
+    credit = None
+    if dispute.credit_amount is not None and dispute.credit_currency is not None:
+        currency = dispute.credit_currency
+        credit = {"amount": format_amount(dispute.credit_amount, currency), "currency": currency}
+    return {
+        "id": dispute.id,
+        "contract": dispute.contract,
+        "outcome": dispute.outcome,
+        "customer": dispute.customer,
+        "state": dispute.state,
+        "reason": dispute.reason,
+        "opened_by": dispute.opened_by,
+        "opened_at": dispute.opened_at,
+        "resolution": dispute.resolution,
+        "note": dispute.note,
+        "resolved_by": dispute.resolved_by,
+        "resolved_at": dispute.resolved_at,
+        "credit": credit,
+    }
+
+
+def settings_json(values: SettingsValues) -> dict[str, Any]:
+    return values.as_dict()

@@ -103,3 +103,76 @@ def entries_of(tx: Tx, outcome_ids: Iterable[int]) -> dict[int, list[LedgerItem]
         item = ledger_item(row)
         found.setdefault(item.outcome_id, []).append(item)
     return found
+
+
+# Reading the ledger back ------------------------------------------------------------------
+
+_LISTED = ", ".join(f"l.{name}" for name in _COLUMNS) + ", o.contract, o.ref"
+_JOINED = " FROM ledger l JOIN outcomes o ON o.id = l.outcome_id"
+
+
+class LedgerRow(msgspec.Struct, frozen=True):
+    """A ledger entry with the identity of its outcome, as lists and audits show it."""
+
+    item: LedgerItem
+    contract: str
+    outcome: str  # the outcome's reference
+
+
+def _listed(row: Sequence[Any]) -> LedgerRow:
+    return LedgerRow(ledger_item(row[:12]), row[12], row[13])
+
+
+def list_ledger(
+    tx: Tx,
+    *,
+    customer: str | None = None,
+    kind: str | None = None,
+    containing: date | None = None,
+    limit: int,
+    before_id: int | None = None,
+) -> list[LedgerRow]:
+    """Charges and credits, newest first (ids grow with booking order), below ``before_id``.
+    ``containing``: only entries whose billing period holds that day (periods run from
+    00:00 UTC on a billing day, so comparing days is exact; ISO dates compare as text)."""
+    where: list[str] = []
+    params: list[Any] = []
+    if customer is not None:
+        where.append("l.customer = ?")
+        params.append(customer)
+    if kind is not None:
+        where.append("l.kind = ?")
+        params.append(kind)
+    if containing is not None:
+        day = containing.isoformat()
+        where.append("l.period_start <= ? AND l.period_end > ?")
+        params += [day, day]
+    if before_id is not None:
+        where.append("l.id < ?")
+        params.append(before_id)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    rows = tx.query(
+        f"SELECT {_LISTED}{_JOINED}{clause} ORDER BY l.id DESC LIMIT ?", [*params, limit]
+    )
+    return [_listed(row) for row in rows]
+
+
+def invoice_outcomes(tx: Tx, invoice: str, *, after_id: int, limit: int) -> list[tuple[int, int]]:
+    """``(first ledger id, outcome id)`` of each outcome with an entry on ``invoice``, in the
+    order of its first entry there, after ``after_id`` (a previous page's last first id)."""
+    rows = tx.query(
+        "SELECT MIN(id), outcome_id FROM ledger WHERE invoice_id = ? GROUP BY outcome_id"
+        " HAVING MIN(id) > ? ORDER BY MIN(id) LIMIT ?",
+        (invoice, after_id, limit),
+    )
+    return [(int(first), int(outcome_id)) for first, outcome_id in rows]
+
+
+def invoice_entries(tx: Tx, invoice: str, outcome_ids: Iterable[int]) -> list[LedgerRow]:
+    """The entries on ``invoice`` of the given outcomes, in booking order."""
+    rows = tx.query_in(
+        f"SELECT {_LISTED}{_JOINED} WHERE l.invoice_id = ? AND l.outcome_id IN {{values}}",
+        outcome_ids,
+        before=(invoice,),
+    )
+    return sorted((_listed(row) for row in rows), key=lambda found: found.item.id)
