@@ -12,17 +12,99 @@ with the same codes and fields (decision 0013).
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
+from earnest.billing import BillingDays, Booking, ChargeLine, CreditLine, Period, invoice_lines
+from earnest.billing import totals as invoice_totals
 from earnest.contract.model import Contract
 from earnest.contract.money import format_amount
-from earnest.engine import Credit, DeadlineReached, Decision, Open, Outcome, Signal, State, decide
+from earnest.engine import (
+    Charge,
+    Credit,
+    DeadlineReached,
+    Decision,
+    Open,
+    Outcome,
+    Signal,
+    State,
+    decide,
+)
 from earnest.rules import UnknownContract, refuse_customer, refuse_opening, reused_id
 from earnest.signals import SignalIn
 from earnest.timefmt import format_time
+
+GRACE = timedelta(minutes=5)  # SPEC 6's default invoice_grace
+PREFIX = "EARN"  # SPEC 6's default invoice prefix
+
+
+def _money(amount: Decimal) -> str:
+    """Exact decimal text, as the invoice object shows money (never ``-0``)."""
+    return format(abs(amount) if amount == 0 else amount, "f")
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedInvoice:
+    """An invoice a simulation made: no id (nothing is stored), a number once finalized."""
+
+    customer: str
+    currency: str
+    period: Period
+    number: str | None
+    finalized_at: datetime | None
+    charges: list[ChargeLine]
+    credits: list[CreditLine]
+
+    @property
+    def status(self) -> str:
+        return "draft" if self.number is None else "finalized"
+
+    def document(self) -> dict[str, Any]:
+        """SPEC 8's invoice object, without an ``id``."""
+        result = invoice_totals(self.charges, self.credits, self.currency)
+        lines: list[dict[str, Any]] = [
+            {
+                "kind": "charge", "description": line.description, "contract": line.contract,
+                "contract_version": line.contract_version, "quantity": line.quantity,
+                "unit_price": _money(line.unit_price), "amount": _money(line.amount),
+            }
+            for line in self.charges
+        ]  # fmt: skip
+        lines += [
+            {
+                "kind": "credit", "outcome": line.outcome, "contract": line.contract,
+                "amount": _money(line.amount), "reason": line.reason,
+            }
+            for line in self.credits
+        ]  # fmt: skip
+        return {
+            "number": self.number,
+            "status": self.status,
+            "customer": self.customer,
+            "currency": self.currency,
+            "period": {
+                "start": format_time(self.period.start),
+                "end": format_time(self.period.end),
+            },
+            "lines": lines,
+            "subtotal": _money(result.subtotal),
+            "credits": _money(result.credits),
+            "total": _money(result.total),
+            "finalized_at": None if self.finalized_at is None else format_time(self.finalized_at),
+        }
+
+
+def credit_reason(data: Mapping[str, Any]) -> str | None:
+    """A credit line's reason from its ``credit`` history entry (SPEC 6): the dispute's note,
+    or the late signal; as the recorder writes it into the ledger (tests/test_simulate_invoices
+    checks that both agree)."""
+    if data.get("reason") == "dispute":
+        return f"dispute: {data.get('note') or ''}".rstrip(": ")
+    signal = data.get("signal")
+    return "late signal" if signal is None else f"late signal {signal}"
 
 
 class Simulation:
@@ -35,6 +117,9 @@ class Simulation:
         self.outcomes: dict[str, Outcome] = {}
         self._seen_ids: dict[str, str] = {}
         self.credits: dict[str, list[Credit]] = {}
+        self.customers: dict[str, datetime] = {}  # created on first mention, as by ingest
+        self.ledger: list[tuple[str, Booking]] = []  # (customer, entry), in booking order
+        self.ended: datetime | None = None  # the last signal's or settlement's time
         self._timers: list[tuple[datetime, int, str]] = []
         self._order = 0
 
@@ -53,12 +138,14 @@ class Simulation:
                 return
         now = signal.at if self.clock is None else max(self.clock, signal.at)
         self.run_until(now)  # the virtual clock moves on whether the signal is refused or not
+        self.ended = now
         outcome = self.outcomes.get(signal.outcome)
         if outcome is None:
             refused = refuse_opening(signal.contract, signal.outcome, signal.customer, False)
             if refused is not None:
                 raise refused
             assert signal.customer is not None
+            self.customers.setdefault(signal.customer, now)
             opened = decide(
                 None,
                 Open(self.contract, self.contract_version, signal.outcome, signal.customer),
@@ -82,6 +169,7 @@ class Simulation:
             if outcome.deadline != deadline:
                 continue  # stale: the outcome moved on since this timer was set
             self._apply(decide(outcome, DeadlineReached(), deadline))
+            self.ended = deadline if self.ended is None else max(self.ended, deadline)
         self.clock = now if self.clock is None else max(self.clock, now)
 
     def finish(self) -> None:
@@ -96,6 +184,7 @@ class Simulation:
         self.outcomes[outcome.ref] = outcome
         if decision.effects.credits:
             self.credits.setdefault(outcome.ref, []).extend(decision.effects.credits)
+        self._book(outcome, decision)
         deadline = decision.effects.deadline
         if deadline is not None:
             self._order += 1
@@ -110,9 +199,10 @@ class Simulation:
         )
         return {currency: total} if self.outcomes else {}
 
-    def report(self) -> dict[str, Any]:
-        """The ``--json`` document."""
-        return {
+    def report(self, *, invoices: bool = False) -> dict[str, Any]:
+        """The ``--json`` document; with ``invoices``, also the invoices the run made and the
+        virtual time they are as of."""
+        report: dict[str, Any] = {
             "outcomes": [
                 _outcome_json(o, self.credits.get(o.ref, ())) for o in self.outcomes.values()
             ],
@@ -120,6 +210,62 @@ class Simulation:
                 code: format_amount(amount, code) for code, amount in self.revenue().items()
             },
         }
+        if invoices:
+            report["as_of"] = None if self.ended is None else format_time(self.ended)
+            report["invoices"] = [invoice.document() for invoice in self.invoices()]
+        return report
+
+    def _book(self, outcome: Outcome, decision: Decision) -> None:
+        """Keep the decision's ledger entries as the invoices need them."""
+        effects = decision.effects
+        if not effects.charges and not effects.credits:
+            return
+        contract = self.contract
+        description = f"{contract.name or contract.key} (v{self.contract_version})"
+        credit_entries = [entry for entry in effects.entries if entry.kind == "credit"]
+        booked: list[tuple[Literal["charge", "credit"], Charge | Credit, str | None]] = [
+            ("charge", charge, None) for charge in effects.charges
+        ]
+        booked += [
+            ("credit", credit, credit_reason(entry.data))
+            for credit, entry in zip(effects.credits, credit_entries, strict=True)
+        ]
+        for kind, money, reason in booked:
+            booking = Booking(
+                len(self.ledger) + 1, kind, outcome.ref, contract.key, self.contract_version,
+                description, money.amount, money.currency, money.at, reason,
+            )  # fmt: skip
+            self.ledger.append((outcome.customer, booking))
+
+    def invoices(self, *, grace: timedelta = GRACE, prefix: str = PREFIX) -> list[SimulatedInvoice]:
+        """The invoices the run made (SPEC section 6), as of the end of the simulation (its
+        last event: the last signal, or the last settlement after it): one per customer,
+        period and currency with a ledger entry; every customer has billing day 1 from its
+        first mention. An invoice whose period ended, plus ``grace``, by then is finalized and
+        numbered from 1 in SPEC's order (period end, customer id as UTF-8 bytes, currency);
+        the others are drafts. In virtual time no entry races a finalization, so each falls
+        in the period that holds it."""
+        grouped: dict[tuple[str, Period, str], list[Booking]] = {}
+        for customer, booking in self.ledger:
+            days = BillingDays.of(self.customers[customer], 1)
+            period = days.containing(booking.at)
+            grouped.setdefault((customer, period, booking.currency), []).append(booking)
+        order = sorted(grouped, key=lambda k: (k[1].end, k[0].encode(), k[2]))
+        made: list[SimulatedInvoice] = []
+        sequence = 0
+        for customer, period, currency in order:
+            charges, credits = invoice_lines(grouped[customer, period, currency])
+            due = period.end + grace
+            number = None
+            if self.ended is not None and due <= self.ended:
+                sequence += 1
+                number = f"{prefix}-{sequence:06d}"
+            made.append(
+                SimulatedInvoice(
+                    customer, currency, period, number, due if number else None, charges, credits
+                )
+            )
+        return made
 
 
 def _outcome_json(o: Outcome, credits: Sequence[Credit]) -> dict[str, Any]:

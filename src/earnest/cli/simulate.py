@@ -17,18 +17,27 @@ from earnest.files import load_contract_file
 from earnest.jsonio import MalformedJson, parse_json
 from earnest.signals import validate_signal
 from earnest.simulate import Simulation, how_decided
+from earnest.timefmt import format_time
 
 
 @click.command()
 @click.argument("contract_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("signals_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
-def simulate(contract_file: Path, signals_file: Path, as_json: bool) -> None:
+@click.option(
+    "--invoices", "with_invoices", is_flag=True, help="Also print the invoices the run made."
+)
+def simulate(contract_file: Path, signals_file: Path, as_json: bool, with_invoices: bool) -> None:
     """Run SIGNALS_FILE (JSON Lines) through CONTRACT_FILE in virtual time.
 
     Each signal is received at its `at` (the clock never runs backwards); every deadline fires
     at its own time, until every outcome has settled. Invalid lines are reported on stderr with
     their line number and skipped; the exit status is then 2.
+
+    With --invoices: every customer has billing day 1 from its first signal; charges fall in
+    the period of their settlement, credits in that of their booking; an invoice whose period
+    ended (plus the default 5 minutes' grace) before the simulation's end (its last event) is
+    finalized and numbered EARN-000001 on, in SPEC order; the others are drafts.
     """
     try:
         contract = load_contract_file(contract_file)
@@ -54,9 +63,11 @@ def simulate(contract_file: Path, signals_file: Path, as_json: bool) -> None:
                 click.echo(f"{signals_file}:{number}: {where}{error.message}", err=True)
     simulation.finish()
     if as_json:
-        click.echo(json.dumps(simulation.report(), ensure_ascii=False))
+        click.echo(json.dumps(simulation.report(invoices=with_invoices), ensure_ascii=False))
     else:
         _print_simulation(simulation)
+        if with_invoices:
+            _print_invoices(simulation)
     if bad_lines:
         sys.exit(2)
 
@@ -78,3 +89,34 @@ def _print_simulation(simulation: Simulation) -> None:
     console.print(table)
     for currency, amount in simulation.revenue().items():
         console.print(f"revenue: {format_amount(amount, currency)} {currency}")
+
+
+def _print_invoices(simulation: Simulation) -> None:
+    console = Console(highlight=False)
+    invoices = simulation.invoices()
+    as_of = format_time(simulation.ended) if simulation.ended else "-"
+    console.print(f"\n{len(invoices)} invoices as of {as_of}", markup=False)
+    for invoice in invoices:
+        document = invoice.document()
+        currency = invoice.currency
+        what = invoice.number or "draft"
+        start, end = invoice.period.start.date(), invoice.period.end.date()
+        title = f"{what}: {invoice.customer}, {start} → {end}, {currency}"
+        if invoice.finalized_at is not None:
+            title += f", finalized {document['finalized_at']}"
+        table = Table(title=title, title_justify="left")
+        for column in ("line", "quantity", "unit price", "amount"):
+            table.add_column(column, justify="left" if column == "line" else "right")
+        for line in document["lines"]:
+            if line["kind"] == "charge":
+                table.add_row(
+                    line["description"], str(line["quantity"]), line["unit_price"], line["amount"]
+                )
+            else:
+                reason = f" ({line['reason']})" if line["reason"] else ""
+                table.add_row(f"credit {line['outcome']}{reason}", "", "", line["amount"])
+        table.add_section()
+        table.add_row("subtotal", "", "", document["subtotal"])
+        table.add_row("credits", "", "", document["credits"])
+        table.add_row("total", "", "", f"{document['total']} {currency}")
+        console.print(table)
