@@ -12,6 +12,7 @@ the history entries, signal rows and ledger items that named it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -27,10 +28,10 @@ from earnest.store.disputes import open_dispute, resolve_dispute
 from earnest.store.invoices import (
     InvoiceRow,
     add_to_lines,
-    billing_of,
     insert_invoices,
     invoice_id,
-    load_invoices,
+    load_totals,
+    place_all,
     price_key,
     update_totals,
 )
@@ -155,10 +156,10 @@ class Recorder:
                     p.booking.customer,
                     Decimal(p.booking.entry.data["amount"]),
                     p.booking.entry.data["currency"],
-                    p.period.start.date().isoformat(),
+                    _days(p.period)[0],
                     p.booking.entry.at,
                     seqs[p.booking.entry_index],
-                    p.period.end.date().isoformat(),
+                    _days(p.period)[1],
                     p.invoice,
                     p.reason,
                 )
@@ -175,18 +176,18 @@ class Recorder:
         period is closed goes to the customer's first open period, and says so)."""
         if not self.bookings:
             return []
-        billing = billing_of(tx, {b.customer for b in self.bookings})
+        places = place_all(tx, [(b.customer, b.entry.at) for b in self.bookings])
         ident = next_ledger_id(tx)
         placed = []
-        for b in self.bookings:
+        for b, (period, moved_from) in zip(self.bookings, places, strict=True):
             entry = b.entry
-            period, moved_from = billing[b.customer].place(entry.at)
             invoice = invoice_id(b.customer, period.start, entry.data["currency"])
+            start, end = _days(period)
             data = {
                 **entry.data,
                 "ledger_id": ident,
-                "period_start": period.start.date().isoformat(),
-                "period_end": period.end.date().isoformat(),
+                "period_start": start,
+                "period_end": end,
                 "invoice": invoice,
             }
             if moved_from is not None:
@@ -239,6 +240,13 @@ class Recorder:
         return real
 
 
+@functools.lru_cache(maxsize=1_024)
+def _days(period: Period) -> tuple[str, str]:
+    """A period's first day and the day after its last, as history and the ledger write them
+    (the bookings of a batch share a few periods)."""
+    return period.start.date().isoformat(), period.end.date().isoformat()
+
+
 def _credit_reason(entry: Entry) -> str | None:
     """A credit line's reason (SPEC 6): the dispute's note, or the late signal."""
     if entry.kind != "credit":
@@ -267,7 +275,7 @@ def _add_to_invoices(tx: Tx, placed: list[_Placed]) -> None:
             lines[key] = lines.get(key, 0) + 1
         else:
             delta[1] += amount
-    stored = load_invoices(tx, deltas)
+    stored = load_totals(tx, deltas)
     new = []
     totals = []
     for ident, (charges, credits) in deltas.items():
@@ -281,8 +289,9 @@ def _add_to_invoices(tx: Tx, placed: list[_Placed]) -> None:
                 )
             )  # fmt: skip
             continue
-        assert found.status == "draft", f"booking onto finalized invoice {ident}"
-        totals.append((ident, found.subtotal + charges, found.credits + credits))
+        status, subtotal, credited = found
+        assert status == "draft", f"booking onto finalized invoice {ident}"
+        totals.append((ident, subtotal + charges, credited + credits))
     insert_invoices(tx, new)
     update_totals(tx, totals)
     add_to_lines(tx, lines)

@@ -9,6 +9,7 @@ booking, so a draft is never a scan of the ledger.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ _INVOICE = (
 )
 
 
+@functools.lru_cache(maxsize=65_536)
 def invoice_id(customer: str, period_start: datetime, currency: str) -> str:
     """The invoice of (customer, period, currency): opaque, stable, unique."""
     key = f"{customer}\x00{period_start.isoformat()}\x00{currency}".encode()
@@ -60,26 +62,51 @@ class Billing:
         return period, None
 
 
-def billing_of(tx: Tx, customers: Iterable[str]) -> dict[str, Billing]:
-    """Each customer's billing (customers not stored are left out)."""
-    wanted = list(dict.fromkeys(customers))
-    opens = {
+def open_periods(tx: Tx, customers: Iterable[str]) -> dict[str, Period]:
+    """Each stored customer's first open period."""
+    return {
         ident: Period(from_us(int(start)), from_us(int(end)))
         for ident, start, end in tx.query_in(
-            "SELECT id, open_start, open_end FROM customers WHERE id IN {values}", wanted
+            "SELECT id, open_start, open_end FROM customers WHERE id IN {values}", customers
         )
     }
+
+
+def billing_days_of(tx: Tx, customers: Iterable[str]) -> dict[str, BillingDays]:
     changes: dict[str, list[tuple[datetime, int]]] = {}
     for customer, since, day in tx.query_in(
         "SELECT customer, since, billing_day FROM billing_days WHERE customer IN {values}"
         " ORDER BY customer, id",
-        wanted,
+        customers,
     ):
         changes.setdefault(customer, []).append((from_us(int(since)), int(day)))
+    return {ident: BillingDays(tuple(found)) for ident, found in changes.items()}
+
+
+def billing_of(tx: Tx, customers: Iterable[str]) -> dict[str, Billing]:
+    """Each customer's billing (customers not stored are left out)."""
+    wanted = list(dict.fromkeys(customers))
+    days = billing_days_of(tx, wanted)
     return {
-        ident: Billing(BillingDays(tuple(changes[ident])), period)
-        for ident, period in opens.items()
+        ident: Billing(days[ident], period) for ident, period in open_periods(tx, wanted).items()
     }
+
+
+def place_all(
+    tx: Tx, bookings: Sequence[tuple[str, datetime]]
+) -> list[tuple[Period, Period | None]]:
+    """Where each ``(customer, moment)`` booking goes: ``Billing.place`` for each, reading a
+    billing-day history only for customers with a booking outside their open period (most
+    bookings fall in it: a settlement batch reads one row per customer)."""
+    opens = open_periods(tx, (customer for customer, _ in bookings))
+    outside = {c for c, moment in bookings if moment not in opens[c]}
+    billing = {}
+    if outside:
+        days = billing_days_of(tx, outside)
+        billing = {c: Billing(days[c], opens[c]) for c in outside}
+    return [
+        (opens[c], None) if c not in billing else billing[c].place(moment) for c, moment in bookings
+    ]
 
 
 def start_billing(tx: Tx, customers: Mapping[str, tuple[datetime, int]]) -> None:
@@ -159,6 +186,17 @@ def _invoice(row: Sequence[Any]) -> InvoiceRow:
 def load_invoices(tx: Tx, ids: Iterable[str]) -> dict[str, InvoiceRow]:
     rows = tx.query_in(f"SELECT {_INVOICE} FROM invoices WHERE id IN {{values}}", ids)
     return {row[0]: _invoice(row) for row in rows}
+
+
+def load_totals(tx: Tx, ids: Iterable[str]) -> dict[str, tuple[str, Decimal, Decimal]]:
+    """``{id: (status, subtotal, credits)}`` of the invoices that exist: what a booking
+    needs to bring their running totals up to date."""
+    found = {}
+    for ident, status, subtotal, credits in tx.query_in(
+        "SELECT id, status, subtotal, credits FROM invoices WHERE id IN {values}", ids
+    ):
+        found[ident] = (status, Decimal(subtotal), Decimal(credits))
+    return found
 
 
 def get_invoice(tx: Tx, ident: str) -> InvoiceRow | None:
