@@ -253,7 +253,10 @@ def read_written(raw: Any, size: int) -> tuple[list[tuple[str, list[Any]]], list
     ).fetchall()
     outcomes = {row[0]: row for row in raw.execute(f"SELECT {OUTCOME_COLUMNS} FROM outcomes")}
     customers = {
-        row[0]: row for row in raw.execute("SELECT id, billing_day, created_at FROM customers")
+        row[0]: row
+        for row in raw.execute(
+            "SELECT id, billing_day, created_at, open_start, open_end FROM customers"
+        )
     }
     return setup, cut_batches(signals, history, outcomes, customers, size)
 
@@ -318,10 +321,15 @@ def ceiling(
         for batch in rows:
             sent = time.perf_counter()
             raw.execute("BEGIN IMMEDIATE")
+            # A new customer: its row with its first open period, and its billing-day history.
             raw.executemany(
-                "INSERT INTO customers (id, billing_day, created_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO customers (id, billing_day, created_at, open_start, open_end)"
+                " VALUES (?, ?, ?, ?, ?)",
                 batch.customers,
+            )
+            raw.executemany(
+                "INSERT INTO billing_days (customer, since, billing_day) VALUES (?, ?, ?)",
+                [(c[0], c[2], c[1]) for c in batch.customers],
             )
             raw.executemany(UPSERT_OUTCOME, batch.outcomes)
             raw.executemany(

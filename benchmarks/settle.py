@@ -9,7 +9,8 @@ the scheduler's work is the whole load). Every outcome must end settled with exa
 charge in the ledger.
 
 The ceiling, measured in the same run, is the least any store must do for those settlements:
-the rows the settlement wrote (history entries, outcome updates, ledger rows, the chain head),
+the rows the settlement wrote (history entries, outcome updates, ledger rows, the invoices the
+charges are on with their running totals and charge lines, the chain head),
 read back from Earnest's file and written with plain ``sqlite3`` into a copy of the file taken
 before settling (same table sizes, same schema and PRAGMAs: WAL, ``synchronous=FULL``), one
 transaction per 1,000 outcomes, as Earnest's scheduler batches them. Each ceiling transaction
@@ -122,7 +123,11 @@ _MUTABLE = (
 )  # fmt: skip
 UPDATE_OUTCOME = f"UPDATE outcomes SET {', '.join(f'{c} = ?' for c in _MUTABLE)} WHERE id = ?"
 LEDGER_COLUMNS = (
-    "id, kind, outcome_id, customer, amount, currency, period_start, booked_at, history_seq"
+    "id, kind, outcome_id, customer, amount, currency, period_start, booked_at, history_seq,"
+    " period_end, invoice_id, reason"
+)
+INVOICE_COLUMNS = (
+    "id, customer, currency, period_start, period_end, status, subtotal, credits, created_at"
 )
 
 
@@ -131,6 +136,8 @@ class Batch:
     history: list[tuple[Any, ...]]
     outcomes: list[tuple[Any, ...]]
     ledger: list[tuple[Any, ...]]
+    invoices: list[tuple[Any, ...]]  # the drafts the charges are on, with their new totals
+    lines: list[tuple[Any, ...]]  # and their charge lines
     head: tuple[Any, ...]
 
 
@@ -155,8 +162,22 @@ def written_rows(reader: sqlite3.Connection, after_seq: int, after_ledger: int) 
         f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE id > ? ORDER BY id", (after_ledger,)
     ).fetchall()
     assert {int(row[2]) for row in ledger} <= set(ids), "a ledger row of another batch"
+    invoice_ids = list(dict.fromkeys(row[10] for row in ledger))
+    invoices: list[tuple[Any, ...]] = []
+    lines: list[tuple[Any, ...]] = []
+    for start in range(0, len(invoice_ids), 500):
+        chunk = invoice_ids[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        invoices += reader.execute(
+            f"SELECT {INVOICE_COLUMNS} FROM invoices WHERE id IN ({marks})", chunk
+        ).fetchall()
+        lines += reader.execute(
+            "SELECT invoice_id, contract, contract_version, unit_price, quantity"
+            f" FROM invoice_lines WHERE invoice_id IN ({marks})",
+            chunk,
+        ).fetchall()
     head = (history[-1][0], history[-1][5]) if history else (after_seq, "")
-    return Batch(history, outcomes, ledger, head)
+    return Batch(history, outcomes, ledger, invoices, lines, head)
 
 
 def write(raw: sqlite3.Connection, batch: Batch) -> None:
@@ -169,7 +190,20 @@ def write(raw: sqlite3.Connection, batch: Batch) -> None:
     )
     raw.executemany(UPDATE_OUTCOME, batch.outcomes)
     raw.executemany(
-        f"INSERT INTO ledger ({LEDGER_COLUMNS}) VALUES ({', '.join('?' * 9)})", batch.ledger
+        f"INSERT INTO ledger ({LEDGER_COLUMNS}) VALUES ({', '.join('?' * 12)})", batch.ledger
+    )
+    # The running totals: each draft created or its totals set, each charge line counted.
+    raw.executemany(
+        f"INSERT INTO invoices ({INVOICE_COLUMNS}) VALUES ({', '.join('?' * 9)})"
+        " ON CONFLICT (id) DO UPDATE SET subtotal = excluded.subtotal,"
+        " credits = excluded.credits",
+        batch.invoices,
+    )
+    raw.executemany(
+        "INSERT INTO invoice_lines (invoice_id, contract, contract_version, unit_price, quantity)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (invoice_id, contract, contract_version, unit_price)"
+        " DO UPDATE SET quantity = excluded.quantity",
+        batch.lines,
     )
     raw.execute("UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1", batch.head)
     raw.execute("COMMIT")
