@@ -1,5 +1,6 @@
 """``earnest demo``: the traffic generator in virtual time, its stories through the real ingest,
-and the whole command as a process serving HTTP."""
+the past history it starts with (finalized invoices, disputes, credits), and the whole command
+as a process serving HTTP."""
 
 from __future__ import annotations
 
@@ -15,16 +16,27 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
 
 from earnest.app import Earnest
-from earnest.demo import CUSTOMERS, Signal, Traffic, remove_database_files, set_up
+from earnest.demo import (
+    CUSTOMER_DETAILS,
+    CUSTOMERS,
+    Signal,
+    Traffic,
+    remove_database_files,
+    set_up,
+    write_history,
+)
 from earnest.engine.lifecycle import State
 from earnest.service.deadlines import catch_up
 from earnest.service.ingest import ingest
+from earnest.service.invoices import InvoiceClosing
+from earnest.service.pages import MAX_LIMIT, every
 from earnest.signals import validate_signal
 from earnest.store import connect
 from earnest.store.outcomes import load_by_ids
@@ -119,6 +131,86 @@ def test_the_stories_settle_every_way_through_ingest(tmp_path: Path) -> None:
     assert {o.customer for o in outcomes} == set(CUSTOMERS)
 
 
+def test_the_history_leaves_finalized_invoices_disputes_and_credits(tmp_path: Path) -> None:
+    now = T0
+    db = connect(str(tmp_path / "demo.db"))
+    db.migrate()
+    try:
+        app = Earnest(db, clock=lambda: now)
+        started = time.monotonic()
+        setup, history = write_history(app, now, random.Random(5))
+        took = time.monotonic() - started
+        finalized = every(
+            lambda after: app.invoices.list(status="finalized", limit=MAX_LIMIT, after=after)
+        )
+        disputes = every(lambda after: app.disputes.list(limit=MAX_LIMIT, after=after))
+        customers = {c: app.customers.get(c) for c in CUSTOMERS}
+        with db.read() as tx:
+            # (charge's invoice, its period start, its finalized_at, credit's invoice, its
+            # period start, when the credit was booked) of every credit
+            moved = tx.query(
+                "SELECT c.invoice_id, ci.period_start, ci.finalized_at, k.invoice_id,"
+                " ki.period_start, k.booked_at FROM ledger k"
+                " JOIN ledger c ON c.outcome_id = k.outcome_id AND c.kind = 'charge'"
+                " JOIN invoices ci ON ci.id = c.invoice_id JOIN invoices ki ON ki.id = k.invoice_id"
+                " WHERE k.kind = 'credit'"
+            )
+        # Live traffic from now on, on the engine's clock, follows the history without a
+        # refusal; the scheduler's work goes on.
+        statuses: Counter[str] = Counter()
+        clock = FakeClock(now + STEP)
+
+        def sink(batch: Sequence[Signal]) -> None:
+            statuses.update(r.status for r in ingest(db, batch, clock.now))
+
+        traffic = Traffic(rng=random.Random(3), clock=clock, sink=sink)
+        closing = InvoiceClosing(db)
+        for _ in range(3 * 60):
+            catch_up(db, clock.now)
+            closing.fire_due(clock.now)
+            traffic.step()
+            clock.now += STEP
+    finally:
+        db.close()
+    assert took < 15, f"the history took {took:.1f} s: the demo must start fast"
+    assert history.start <= now - timedelta(days=90)
+    # customers on different billing days, with names, addresses and tax ids
+    assert len({c.billing_day for c in customers.values()}) == len(CUSTOMERS)
+    assert all(c.name and c.address and c.tax_id for c in customers.values())
+    assert {c: CUSTOMER_DETAILS[c]["name"] for c in CUSTOMERS} == {
+        c: found.name for c, found in customers.items()
+    }
+    # finalized invoices numbered EARN-000001 on, gapless, in SPEC 6's order
+    by_sequence = sorted(finalized, key=lambda i: i.sequence or 0)
+    assert len(by_sequence) >= 20
+    assert [i.number for i in by_sequence] == [
+        f"EARN-{n:06d}" for n in range(1, len(by_sequence) + 1)
+    ]
+    assert history.finalized == [i.number for i in by_sequence]
+    order = [(i.period.end, i.customer.encode(), i.currency.encode()) for i in by_sequence]
+    assert order == sorted(order)
+    assert all(i.period.end < now for i in by_sequence)
+    assert {i.customer for i in by_sequence} == set(CUSTOMERS)
+    assert history.drafts >= len(CUSTOMERS)
+    # a dispute resolved with a partial credit, one rejected, one still open by hand
+    by_admin = {d.outcome: d for d in disputes if d.opened_by == setup.admin_id}
+    partial = by_admin["T-901"]
+    assert (partial.state, partial.resolution, partial.credit_amount) == (
+        "resolved",
+        "credit",
+        Decimal("0.40"),
+    )
+    assert by_admin["T-903"].resolution == "reject"
+    assert by_admin["T-904"].state == "open"
+    assert history.disputes == len(disputes)
+    # a credit on a later invoice than its charge's, which was finalized before it was booked
+    later = [row for row in moved if row[0] != row[3] and row[4] > row[1] and row[2] < row[5]]
+    assert later, "a credit lands on a later invoice than its charge"
+    assert by_admin["T-902"].credit_ledger_id is not None
+    assert statuses["accepted"] == traffic.sent - traffic.duplicates_sent
+    assert statuses["rejected"] == 0
+
+
 def test_only_demo_files_are_removed(tmp_path: Path) -> None:
     demo = tmp_path / "earnest-demo.db"
     for name in ("earnest-demo.db", "earnest-demo.db-wal", "earnest-demo.db-shm", "earnest.db"):
@@ -156,6 +248,16 @@ def test_demo_serves_traffic_until_sigterm(tmp_path: Path) -> None:
                 "code_shipped",
                 "incident_resolved",
             }
+            # The history's invoices are there from the start, finalized and numbered.
+            answer = httpx.get(
+                f"{base}/v1/invoices",
+                params={"status": "finalized", "limit": 1000},
+                headers=_bearer(admin_key),
+            )
+            assert answer.status_code == 200, answer.text
+            numbers = sorted(item["number"] for item in answer.json()["items"])
+            assert numbers[:2] == ["EARN-000001", "EARN-000002"]
+            assert numbers == [f"EARN-{n:06d}" for n in range(1, len(numbers) + 1)]
             # The ingest key sends signals and cannot read.
             assert httpx.get(f"{base}/v1/outcomes", headers=_bearer(ingest_key)).status_code == 403
             process.send_signal(signal.SIGTERM)
@@ -192,6 +294,8 @@ def read_banner(process: subprocess.Popen[str], port: int) -> tuple[str, str, st
     assert ingest_key is not None, banner
     assert int(url.group(1)) == port
     assert "/v1/outcomes/code_shipped/acme%2Fapi%23try-1/history" in banner
+    assert f"{url.group(0)}/v1/invoices " in banner
+    assert re.search(r"history: .* \d+ finalized invoices \(EARN-000001 to EARN-\d{6}\)", banner)
     return url.group(0), admin.group(1), ingest_key.group(1)
 
 

@@ -1,5 +1,7 @@
 """``earnest demo``'s moving parts: a fresh database with the example contracts on short windows,
-and :class:`Traffic`, which invents outcome stories for a few customers and sends their signals.
+a few months of past history written in virtual time (:func:`write_history`: customers on
+different billing days, finalized invoices, disputes and credits), and :class:`Traffic`, which
+invents outcome stories for a few customers and sends their signals.
 
 The generator is pure apart from three seams, so tests run it without HTTP or sleeping: ``rng``
 decides the stories, ``clock`` says when "now" is, ``sink`` receives each batch of signals. The
@@ -13,8 +15,8 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +25,14 @@ import yaml
 
 from earnest.access import Scope
 from earnest.app import Earnest
+from earnest.billing import BillingDays, Period
 from earnest.contract import load_contract
 from earnest.contract.loader import ContractYamlLoader
 from earnest.service.activity import CLI
+from earnest.service.deadlines import catch_up
+from earnest.service.ingest import MAX_BATCH, ingest
+from earnest.service.invoices import InvoiceClosing
+from earnest.service.pages import MAX_LIMIT, every
 from earnest.timefmt import format_time
 
 log = logging.getLogger(__name__)
@@ -56,6 +63,7 @@ class DemoSetup:
     admin_key: str
     ingest_key: str
     contracts: tuple[str, ...]
+    admin_id: str = ""  # the admin key's id: who acts when the demo's history resolves disputes
 
 
 def remove_database_files(path: Path) -> None:
@@ -82,9 +90,9 @@ def set_up(app: Earnest, examples_dir: Path = EXAMPLES_DIR) -> DemoSetup:
     contracts = [load_contract(document) for document in demo_contract_documents(examples_dir)]
     for contract in contracts:
         app.contracts.save(contract, actor=CLI)
-    _, admin_key = app.keys.create(Scope.ADMIN, "demo admin", actor=CLI)
+    admin, admin_key = app.keys.create(Scope.ADMIN, "demo admin", actor=CLI)
     _, ingest_key = app.keys.create(Scope.INGEST, "demo traffic", actor=CLI)
-    return DemoSetup(admin_key, ingest_key, tuple(c.key for c in contracts))
+    return DemoSetup(admin_key, ingest_key, tuple(c.key for c in contracts), admin.id)
 
 
 # Stories --------------------------------------------------------------------------------
@@ -253,6 +261,229 @@ class Traffic:
     def _push(self, due: datetime, signal: Signal, *, final: bool) -> None:
         self._order += 1
         heapq.heappush(self._queue, (due, self._order, signal, final))
+
+
+# Past history ---------------------------------------------------------------------------
+
+HISTORY_DAYS = 95  # about three months of past periods, all finalized but the current ones
+HISTORY_STORIES = 880  # story numbers 1..880 (live traffic numbers its stories from 1001)
+SELLER = {
+    "seller_name": "Earnest Demo Ltd",
+    "seller_address": "1 Market Street, San Francisco, CA 94105, USA",
+    "seller_tax_id": "US 12-3456789",
+}
+CUSTOMER_DETAILS: dict[str, dict[str, Any]] = {
+    "acme": {"name": "Acme Corporation", "billing_day": 1,
+             "address": "12 Road Runner Way, Phoenix, AZ 85001, USA", "tax_id": "US 98-7654321"},
+    "globex": {"name": "Globex Inc.", "billing_day": 15,
+               "address": "1 Cypress Creek, Springfield, OR 97477, USA", "tax_id": "US 45-1234567"},
+    "initech": {"name": "Initech LLC", "billing_day": 28,
+                "address": "4120 Freidrich Lane, Austin, TX 78744, USA", "tax_id": "US 74-2468013"},
+    "umbrella": {"name": "Umbrella plc", "billing_day": 8,
+                 "address": "221 Raccoon Street, London EC1A 1BB, United Kingdom",
+                 "tax_id": "GB 123 4567 89"},
+    "hooli": {"name": "Hooli GmbH", "billing_day": 22,
+              "address": "Friedrichstrasse 68, 10117 Berlin, Germany", "tax_id": "DE 811 907 980"},
+}  # fmt: skip
+_CHANGED_DAY = ("umbrella", 25)  # a billing-day change in the history: one short period
+_HOUR = timedelta(hours=1)
+_DAY = timedelta(days=1)
+
+Action = Callable[[], object]
+Event = tuple[datetime, int, "Signal | Action"]
+
+
+@dataclass(slots=True)
+class _VirtualClock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """What :func:`write_history` left behind, for the banner."""
+
+    start: datetime
+    finalized: list[str]  # invoice numbers, in order
+    drafts: int
+    disputes: int  # opened by hand (4) and by late signals under after_settlement: flag
+
+
+def _periods(customer: str, start: datetime) -> list[Period]:
+    """The customer's first three periods, for a customer created at ``start``."""
+    days = BillingDays.of(start, CUSTOMER_DETAILS[customer]["billing_day"])
+    first = days.first()
+    return [first, days.after(first), days.after(days.after(first))]
+
+
+def _happy_ticket(number: int, customer: str, at: datetime) -> list[tuple[datetime, Signal]]:
+    """A ticket resolved with a good score at ``at``: confirmed a review window later."""
+    ref, c = f"T-{number}", "ticket_resolved"
+    opened = _signal(c, ref, "resolved", customer=customer, data={"subject": "Billing export"})
+    return [(at, opened), (at + timedelta(seconds=20), _signal(c, ref, "csat", 5))]
+
+
+@dataclass(slots=True)
+class _Timeline:
+    """Past events in time order: signals (sent in batches) and actions (each at its time)."""
+
+    events: list[Event] = field(default_factory=list)
+
+    def signals(self, timed: Sequence[tuple[datetime, Signal]]) -> None:
+        for at, signal in timed:
+            self.events.append((at, len(self.events), signal))
+
+    def action(self, at: datetime, action: Action) -> None:
+        self.events.append((at, len(self.events), action))
+
+
+def write_history(
+    app: Earnest,
+    now: datetime,
+    rng: random.Random,
+    *,
+    days: int = HISTORY_DAYS,
+    stories: int = HISTORY_STORIES,
+) -> tuple[DemoSetup, History]:
+    """Set up the demo (contracts, keys, seller settings, customers) ``days`` before ``now``
+    and write what happened since, in virtual time: ``stories`` outcome stories, a dispute
+    resolved with a partial credit, one credited on a later invoice than its charge, one
+    rejected and one left open, a billing-day change, and every period that ended before
+    ``now`` finalized (numbered EARN-000001 on). Everything is stamped with its past time,
+    so live traffic from ``now`` on follows it."""
+    assert stories < 1000, "live traffic numbers its stories from 1001"
+    start = datetime.combine((now - timedelta(days=days)).date(), datetime.min.time(), UTC)
+    clock = _VirtualClock(start)
+    past = Earnest(app.db, clock=clock)
+    setup = set_up(past)
+    past.settings.put(SELLER, actor=CLI)
+    for customer in CUSTOMERS:
+        past.customers.put(customer, CUSTOMER_DETAILS[customer], actor=CLI)
+    timeline = _Timeline()
+    # the stories of live traffic, spread over the history, ending an hour before now
+    span = (now - _HOUR - start - _HOUR) / stories
+    for number in range(1, stories + 1):
+        began = start + _HOUR + span * (number - 1 + rng.random() * 0.5)
+        plan = rng.choice(STORIES)(rng, number, rng.choice(CUSTOMERS))
+        timeline.signals([(began + timedelta(seconds=offset), s) for offset, s in plan])
+    # disputes, each on a ticket of its own
+    admin = setup.admin_id
+    acme, globex, initech = (_periods(c, start) for c in ("acme", "globex", "initech"))
+    charged = acme[1].start + 2 * _DAY  # resolved with a partial credit in the same period
+    timeline.signals(_happy_ticket(901, "acme", charged))
+    timeline.action(
+        charged + 2 * _DAY,
+        lambda: past.disputes.open(
+            "ticket_resolved", "T-901", "The fix only worked for half the users", actor=admin,
+            at=clock.now,
+        ),
+    )  # fmt: skip
+    timeline.action(
+        charged + 3 * _DAY,
+        lambda: past.disputes.resolve(
+            "ticket_resolved", "T-901", "credit", "Partial refund: half the users affected",
+            amount="0.40", actor=admin, at=clock.now,
+        ),
+    )  # fmt: skip
+    charged = globex[1].start + 20 * _DAY  # credited in the next period, on its invoice
+    timeline.signals(_happy_ticket(902, "globex", charged))
+    disputed = globex[2].start + _DAY
+    timeline.action(
+        disputed,
+        lambda: past.disputes.open(
+            "ticket_resolved", "T-902", "Duplicate of an earlier ticket", actor=admin,
+            at=clock.now,
+        ),
+    )  # fmt: skip
+    timeline.action(
+        disputed + _DAY,
+        lambda: past.disputes.resolve(
+            "ticket_resolved", "T-902", "credit", "Refund: duplicate ticket", actor=admin,
+            at=clock.now,
+        ),
+    )  # fmt: skip
+    charged = initech[1].start + 3 * _DAY  # rejected
+    timeline.signals(_happy_ticket(903, "initech", charged))
+    timeline.action(
+        charged + _DAY,
+        lambda: past.disputes.open(
+            "ticket_resolved", "T-903", "The customer says it was never resolved", actor=admin,
+            at=clock.now,
+        ),
+    )  # fmt: skip
+    timeline.action(
+        charged + 2 * _DAY,
+        lambda: past.disputes.resolve(
+            "ticket_resolved", "T-903", "reject", "The ticket log shows the customer confirmed",
+            actor=admin, at=clock.now,
+        ),
+    )  # fmt: skip
+    charged = now - 3 * _DAY  # still open
+    timeline.signals(_happy_ticket(904, "hooli", charged))
+    timeline.action(
+        charged + _DAY,
+        lambda: past.disputes.open(
+            "ticket_resolved", "T-904", "Agent closed the ticket without an answer",
+            actor=admin, at=clock.now,
+        ),
+    )  # fmt: skip
+    customer, day = _CHANGED_DAY
+    timeline.action(
+        _periods(customer, start)[1].start + 10 * _DAY,
+        lambda: past.customers.put(customer, {"billing_day": day}, actor=CLI),
+    )
+    _play(app, timeline, clock, now)
+    finalized = every(
+        lambda after: app.invoices.list(status="finalized", limit=MAX_LIMIT, after=after)
+    )
+    drafts = every(lambda after: app.invoices.list(status="draft", limit=MAX_LIMIT, after=after))
+    disputes = every(lambda after: app.disputes.list(limit=MAX_LIMIT, after=after))
+    numbers = sorted(i.number for i in finalized if i.number is not None)
+    return setup, History(start, numbers, len(drafts), len(disputes))
+
+
+def _play(app: Earnest, timeline: _Timeline, clock: _VirtualClock, now: datetime) -> None:
+    """Apply the timeline in time order, as the live demo would have: signals in batches, each
+    at its own time; each action at its time; each period closed once its end and grace have
+    passed (its deadlines first), then, at ``now``, every deadline and closing due."""
+    closing = InvoiceClosing(app.db)
+    pending: list[tuple[datetime, Signal]] = []
+    due = closing.next_due()  # read again after each closing and action: only they move it
+    ids = 0
+
+    def send() -> None:
+        if pending:
+            results = ingest(app.db, [s for _, s in pending], [at for at, _ in pending])
+            refused = [r for r in results if r.status != "accepted"]
+            assert not refused, f"the demo's history refused a signal: {refused[0]}"
+            pending.clear()
+
+    def close_until(moment: datetime) -> None:
+        nonlocal due
+        while due is not None and due <= moment:
+            send()
+            while closing.fire_due(due):
+                pass
+            due = closing.next_due()
+
+    for at, _, event in sorted(timeline.events, key=lambda e: (e[0], e[1])):
+        close_until(at)
+        if isinstance(event, dict):
+            ids += 1
+            pending.append((at, {"id": f"past-{ids:06d}", **event, "at": format_time(at)}))
+            if len(pending) == MAX_BATCH:
+                send()
+            continue
+        send()
+        clock.now = at
+        event()
+        due = closing.next_due()
+    send()
+    catch_up(app.db, now)
+    close_until(now)
+    clock.now = now
 
 
 # Sending over HTTP ----------------------------------------------------------------------

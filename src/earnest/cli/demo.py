@@ -1,4 +1,5 @@
-"""``earnest demo``: ``serve`` on a fresh demo database, with example contracts and live traffic."""
+"""``earnest demo``: ``serve`` on a fresh demo database, with example contracts, a few months of
+past history (finalized invoices, disputes, credits) and live traffic."""
 
 from __future__ import annotations
 
@@ -21,11 +22,12 @@ from earnest.demo import (
     CUSTOMERS,
     WINDOWS,
     DemoSetup,
+    History,
     HttpSink,
     Traffic,
     remove_database_files,
-    set_up,
     wait_until_healthy,
+    write_history,
 )
 from earnest.errors import EarnestError
 from earnest.service.process import run_process
@@ -54,7 +56,8 @@ _TRY_OUTCOME = "acme/api#try-1"  # a reference with "/" and "#", to show percent
     help="Demo traffic, in signals per second.",
 )
 def demo(host: str, port: int, path: str, rate: float) -> None:
-    """Serve a fresh demo database with the example contracts and live demo traffic."""
+    """Serve a fresh demo database: the example contracts, a few months of past invoices and
+    disputes, and live demo traffic."""
     log_to_stderr()
     try:
         file = sqlite_file(path)
@@ -71,9 +74,10 @@ def demo(host: str, port: int, path: str, rate: float) -> None:
         fail(str(error))
     app = open_app(file)
     try:
-        setup = set_up(app)
+        # the past in virtual time, up to now; the live traffic follows it on the real clock
+        setup, history = write_history(app, datetime.now(UTC), random.Random())
         base_url = f"http://{host}:{port}"
-        _print_banner(base_url, file, setup, rate)
+        _print_banner(base_url, file, setup, history, rate)
         stop = threading.Event()
         traffic = threading.Thread(
             target=_send_traffic, args=(base_url, setup.ingest_key, rate, stop), name="demo-traffic"
@@ -103,11 +107,16 @@ def _send_traffic(base_url: str, ingest_key: str, rate: float, stop: threading.E
         sink.close()
 
 
-def _print_banner(base_url: str, file: str, setup: DemoSetup, rate: float) -> None:
+def _print_banner(
+    base_url: str, file: str, setup: DemoSetup, history: History, rate: float
+) -> None:
     outcome_url = f"{base_url}/v1/outcomes/{_TRY_CONTRACT}/{quote(_TRY_OUTCOME, safe='')}"
     signal = {"contract": _TRY_CONTRACT, "outcome": _TRY_OUTCOME, "customer": "acme"}
     signal["signal"] = "merged"
     admin = f"Authorization: Bearer {setup.admin_key}"
+    numbers = "none yet"
+    if history.finalized:
+        numbers = " to ".join(dict.fromkeys([history.finalized[0], history.finalized[-1]]))
     lines = [
         f"earnest demo: {base_url}",
         f"  database:   {file} (fresh)",
@@ -119,6 +128,9 @@ def _print_banner(base_url: str, file: str, setup: DemoSetup, rate: float) -> No
             for key in setup.contracts
         ),
         f"  traffic:    ~{rate:g} signals/s for {', '.join(CUSTOMERS)}",
+        f"  history:    since {history.start:%Y-%m-%d}: {len(history.finalized)} finalized"
+        f" invoices ({numbers}), {history.drafts} drafts of the current periods,"
+        f" {history.disputes} disputes",
         "",
         "Send a signal:",
         "  curl -s -X POST "
@@ -137,6 +149,10 @@ def _print_banner(base_url: str, file: str, setup: DemoSetup, rate: float) -> No
         "  curl -s " + shlex.join([outcome_url, "-H", admin]),
         "Read its history:",
         "  curl -s " + shlex.join([f"{outcome_url}/history", "-H", admin]),
+        "See the invoices (finalized and drafts), then one with its lines (an id from the list):",
+        "  curl -s " + shlex.join([f"{base_url}/v1/invoices", "-H", admin]),
+        "  curl -s " + shlex.join([f"{base_url}/v1/invoices/ID", "-H", admin]),
+        "  earnest invoices list " + shlex.join(["--database", file]),
         "",
         "Ctrl-C stops it.",
     ]
