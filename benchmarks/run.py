@@ -32,6 +32,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("B5", ["memory.py"]),
     ("B6", ["ingest.py", "--database", "postgresql"]),
     ("B7", ["finalize.py"]),
+    ("B8", ["invoice.py"]),
 ]
 BUDGET = 600  # seconds: the whole run must fit in 10 minutes on 2 cores
 DOC = ROOT / "docs" / "benchmarks.md"

@@ -25,6 +25,7 @@ SMALL = {
     "B5": ["memory.py", "--signals", "4000"],
     "B6": ["ingest.py", "--database", "postgresql", "--signals", "3000", "--outcomes", "500"],
     "B7": ["finalize.py", "--customers", "50", "--charges", "2000"],
+    "B8": ["invoice.py", "--big", "2000", "--small", "20", "--fetches", "50", "--warmup", "10"],
 }
 
 
