@@ -65,6 +65,11 @@ def test_document_shape(api: Api) -> None:
     assert "security" not in doc["paths"]["/healthz"]["get"]
     outcome = doc["paths"]["/v1/outcomes/{contract}/{outcome}"]["get"]
     assert [p["name"] for p in outcome["parameters"]] == ["contract", "outcome"]
+    pdf = doc["paths"]["/v1/invoices/{id}/pdf"]["get"]["responses"]
+    assert set(pdf["200"]["content"]) == {"application/pdf"}
+    assert set(pdf["404"]["content"]) == {"application/json"}  # errors are JSON still
+    csv = doc["paths"]["/v1/invoices/{id}/csv"]["get"]["responses"]
+    assert set(csv["200"]["content"]) == {"text/csv"}
     assert doc == document()
 
 

@@ -1,8 +1,9 @@
 """Schemathesis against the live app: every operation, every check, real data behind the paths.
 
 The app runs in process (ASGI, no network) over a migrated SQLite copy with an admin key, a
-saved contract ``landing``, an open outcome ``acme/api#1234`` of customer ``acme`` and a spare
-key that may be revoked. Path parameters are sometimes swapped for those real ones, so the
+saved contract ``landing``, an open outcome ``acme/api#1234`` of customer ``acme``, a confirmed
+one ``acme/api#999`` (so a draft invoice, and an outcome to dispute) and a spare key that may
+be revoked. Path parameters are sometimes swapped for those real ones, so the
 answers are not all 404s. Hypothesis is derandomized and bounded: the run is deterministic
 and takes well under a minute.
 """
@@ -47,6 +48,7 @@ from tests.contracts import LANDING, T0
 MAX_EXAMPLES = 40
 JSON = "application/json"
 OUTCOME = "acme/api#1234"
+CONFIRMED = "acme/api#999"
 
 # Refusals of schema-valid requests that are known and intended: the server checks more than
 # JSON Schema says (see the report in docs/api.md's tests): (code, field), field None = any.
@@ -55,6 +57,10 @@ STRICTER_THAN_DOCUMENT = {
     ("invalid_contract", None),  # conditions grammar, price and duration syntax
     ("invalid_signal", "at"),  # RFC 3339 times: date-time formats are not enforced
     ("invalid_field", "email"),  # an email address: the format is not in the schema
+    ("invalid_filter", "period"),  # a real date: the pattern allows 2026-13-45
+    ("invalid_field", "amount"),  # a positive amount, and only for a credit
+    ("credit_exceeds_charge", "amount"),  # never more than is left of the charge
+    ("invalid_setting", None),  # a duration, a URL, a grace of at most 7d
 }
 
 CHECKS: list[CheckFunction] = [
@@ -81,17 +87,22 @@ def _seed(db: Database, client: TestClient[Any], admin: str) -> dict[str, list[s
         headers={**headers, "Content-Type": "application/yaml"},
     )
     assert response.status_code == 201, response.text
-    body = {"contract": "landing", "outcome": OUTCOME, "customer": "acme"}
-    response = client.post("/v1/outcomes", json=body, headers=headers)
-    assert response.status_code == 201, response.text
+    for ref in (OUTCOME, CONFIRMED):
+        body = {"contract": "landing", "outcome": ref, "customer": "acme"}
+        response = client.post("/v1/outcomes", json=body, headers=headers)
+        assert response.status_code == 201, response.text
+    settle = {"decision": "confirm", "reason": "seed"}
+    path = f"/v1/outcomes/landing/{quote(CONFIRMED, safe='')}/settle"
+    assert client.post(path, json=settle, headers=headers).status_code == 200
+    [invoice] = client.get("/v1/invoices", headers=headers).json()["items"]
     with db.write() as tx:
         spare, _ = create_key(tx, Scope.READ, T0 - timedelta(days=1), "spare")
     return {
         "key": ["landing"],
         "contract": ["landing"],
         "version": ["1"],
-        "outcome": [quote(OUTCOME, safe="")],
-        "id": ["acme", spare.id],
+        "outcome": [quote(OUTCOME, safe=""), quote(CONFIRMED, safe="")],
+        "id": ["acme", spare.id, invoice["id"]],
     }
 
 
@@ -143,6 +154,12 @@ REAL_BODIES: dict[str, list[dict[str, Any]]] = {
     ],
     "/v1/outcomes": [{"contract": "landing", "outcome": "acme/api#5678", "customer": "acme"}],
     "/v1/outcomes/{contract}/{outcome}/settle": [{"decision": "confirm", "reason": "by hand"}],
+    "/v1/outcomes/{contract}/{outcome}/disputes": [{"reason": "the customer reopened it"}],
+    "/v1/outcomes/{contract}/{outcome}/disputes/resolve": [
+        {"resolution": "reject", "note": "works as agreed"},
+        {"resolution": "credit", "amount": "0.10", "note": "partly"},
+    ],
+    "/v1/settings": [{"seller_name": "Example Agents Ltd", "invoice_grace": "10m"}],
 }
 
 
