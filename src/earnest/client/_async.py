@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, cast
 
@@ -14,12 +15,19 @@ from earnest.client import _calls as calls
 from earnest.client._errors import TransportError
 from earnest.client._types import (
     ActivityEntry,
+    AuditItem,
     BatchResult,
+    BillingPeriod,
     Contract,
     ContractCheck,
+    Dispute,
     HistoryEntry,
+    Invoice,
+    InvoiceSummary,
+    LedgerRecord,
     OpenResult,
     Outcome,
+    Settings,
     SignalResult,
     Value,
 )
@@ -196,3 +204,100 @@ class AsyncClient:
         """Check without saving; an invalid contract raises ``ValidationError`` whose
         ``details["errors"]`` lists every problem with its line and column."""
         return cast(ContractCheck, await self._call(calls.validate_contract_call(contract, key)))
+
+    # Billing ------------------------------------------------------------------------------
+
+    async def periods(self, customer: str) -> list[BillingPeriod]:
+        """The customer's billing periods, oldest first: closed, open, and the next one."""
+        body = await self._call(calls.periods_call(customer))
+        return cast(list[BillingPeriod], body["items"])
+
+    async def ledger(
+        self,
+        *,
+        customer: str | None = None,
+        kind: str | None = None,
+        period: date | str | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[LedgerRecord]:
+        """Charges and credits, newest first, page by page; ``kind`` charge or credit,
+        ``period`` a day (for each customer, its billing period containing that day)."""
+        filters = {"customer": customer, "kind": kind, "period": period}
+        async for item in self._pages(
+            lambda cursor: calls.list_call("/v1/ledger", filters, limit, cursor)
+        ):
+            yield item
+
+    async def invoices(
+        self,
+        *,
+        customer: str | None = None,
+        status: str | None = None,
+        period: date | str | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[InvoiceSummary]:
+        """Invoices, drafts included, newest first, with their totals but not their lines
+        (:meth:`invoice` has them); ``status`` draft or finalized."""
+        filters = {"customer": customer, "status": status, "period": period}
+        async for item in self._pages(
+            lambda cursor: calls.list_call("/v1/invoices", filters, limit, cursor)
+        ):
+            yield item
+
+    async def invoice(self, id: str) -> Invoice:
+        """One invoice with its lines."""
+        return cast(Invoice, await self._call(calls.invoice_call(id)))
+
+    async def invoice_csv(self, id: str) -> str:
+        """The invoice's lines as CSV text."""
+        return calls.file_body(await self._send(calls.invoice_call(id, "csv"))).decode()
+
+    async def invoice_pdf(self, id: str) -> bytes:
+        """The invoice as a PDF to send to the customer."""
+        return calls.file_body(await self._send(calls.invoice_call(id, "pdf")))
+
+    async def invoice_audit(self, id: str, *, limit: int | None = None) -> AsyncIterator[AuditItem]:
+        """Every outcome behind the invoice, in the order of its first entry on it, each with
+        its entries there and its full history; page by page."""
+        async for item in self._pages(lambda cursor: calls.audit_call(id, limit, cursor)):
+            yield item
+
+    async def open_dispute(self, contract: str, outcome: str, reason: str) -> Dispute:
+        """Dispute a confirmed outcome's charge. Not idempotent: if a retry follows an
+        attempt whose answer was lost, it is refused with ``dispute_open`` (a
+        ``ConflictError``), the dispute being open already."""
+        return cast(Dispute, await self._call(calls.dispute_call(contract, outcome, reason)))
+
+    async def resolve_dispute(
+        self,
+        contract: str,
+        outcome: str,
+        resolution: str,
+        note: str,
+        *,
+        amount: Decimal | int | str | None = None,
+    ) -> Dispute:
+        """Resolve the outcome's open dispute: ``reject``, or ``credit`` ``amount`` (default:
+        all that is still creditable). A retry after a lost answer is refused with
+        ``no_open_dispute``; nothing is ever credited twice."""
+        call = calls.resolve_call(contract, outcome, resolution, note, amount)
+        return cast(Dispute, await self._call(call))
+
+    async def disputes(
+        self, *, state: str | None = None, customer: str | None = None, limit: int | None = None
+    ) -> AsyncIterator[Dispute]:
+        """Disputes, newest first, page by page; ``state`` open or resolved."""
+        filters = {"state": state, "customer": customer}
+        async for item in self._pages(
+            lambda cursor: calls.list_call("/v1/disputes", filters, limit, cursor)
+        ):
+            yield item
+
+    async def settings(self) -> Settings:
+        """The settings (an admin key)."""
+        return cast(Settings, await self._call(calls.settings_call()))
+
+    async def put_settings(self, **changes: str | None) -> Settings:
+        """Change the settings named (``seller_name="..."``, ``invoice_grace="1h"``); None
+        restores an optional one's default. Answers all of them."""
+        return cast(Settings, await self._call(calls.put_settings_call(changes)))

@@ -11,7 +11,7 @@ import math
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -44,10 +44,14 @@ class Call:
     params: dict[str, str] = field(default_factory=dict)
     content: bytes | None = None
     content_type: str | None = None
+    accept: str | None = None  # a file's media type; JSON otherwise (the client's default)
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Content-Type": self.content_type} if self.content_type else {}
+        headers = {"Content-Type": self.content_type} if self.content_type else {}
+        if self.accept:
+            headers["Accept"] = self.accept
+        return headers
 
 
 def base_headers(api_key: str) -> dict[str, str]:
@@ -131,16 +135,28 @@ def outcome_call(contract: str, outcome: str, action: str | None = None) -> Call
     return Call("GET", f"{path}/{action}" if action else path)
 
 
-def outcomes_call(
-    filters: Mapping[str, str | bool | None], limit: int | None, cursor: str | None
-) -> Call:
+Filters = Mapping[str, str | bool | date | None]
+
+
+def outcomes_call(filters: Filters, limit: int | None, cursor: str | None) -> Call:
+    return list_call("/v1/outcomes", filters, limit, cursor)
+
+
+def list_call(path: str, filters: Filters, limit: int | None, cursor: str | None) -> Call:
+    """A page of a list: filters left out when None, booleans as true/false, dates as
+    YYYY-MM-DD (an aware datetime: its day in UTC)."""
     params: dict[str, str] = {}
     for name, value in filters.items():
         if isinstance(value, bool):
             params[name] = "true" if value else "false"
+        elif isinstance(value, datetime):
+            moment = value.astimezone(UTC) if value.utcoffset() is not None else value
+            params[name] = moment.date().isoformat()
+        elif isinstance(value, date):
+            params[name] = value.isoformat()
         elif value is not None:
             params[name] = value
-    return Call("GET", "/v1/outcomes", _paged(params, limit, cursor))
+    return Call("GET", path, _paged(params, limit, cursor))
 
 
 def _paged(params: dict[str, str], limit: int | None, cursor: str | None) -> dict[str, str]:
@@ -189,6 +205,52 @@ def archive_call(key: str) -> Call:
     return Call("POST", f"/v1/contracts/{segment(key)}/archive")
 
 
+# Billing ----------------------------------------------------------------------------------
+
+
+def periods_call(customer: str) -> Call:
+    return Call("GET", f"/v1/customers/{segment(customer)}/periods")
+
+
+def invoice_call(ident: str, action: str | None = None) -> Call:
+    """One invoice as JSON, or its ``csv``/``pdf`` (answered as a file, not JSON)."""
+    path = f"/v1/invoices/{segment(ident)}"
+    if action is None:
+        return Call("GET", path)
+    accept = {"csv": "text/csv", "pdf": "application/pdf"}[action]
+    return Call("GET", f"{path}/{action}", accept=accept)
+
+
+def audit_call(ident: str, limit: int | None, cursor: str | None) -> Call:
+    return list_call(f"/v1/invoices/{segment(ident)}/audit", {}, limit, cursor)
+
+
+def dispute_call(contract: str, outcome: str, reason: str) -> Call:
+    path = f"/v1/outcomes/{segment(contract)}/{segment(outcome)}/disputes"
+    return _json_call("POST", path, {"reason": reason})
+
+
+def resolve_call(
+    contract: str, outcome: str, resolution: str, note: str, amount: Decimal | int | str | None
+) -> Call:
+    """Money goes as a decimal string (the API takes no JSON number for it)."""
+    body: dict[str, Any] = {"resolution": resolution, "note": note}
+    if amount is not None:
+        if isinstance(amount, float | bool):
+            raise TypeError("amount is a Decimal, an int or a decimal string, never a float")
+        body["amount"] = amount if isinstance(amount, str) else format(Decimal(amount), "f")
+    path = f"/v1/outcomes/{segment(contract)}/{segment(outcome)}/disputes/resolve"
+    return _json_call("POST", path, body)
+
+
+def settings_call() -> Call:
+    return Call("GET", "/v1/settings")
+
+
+def put_settings_call(changes: Mapping[str, str | None]) -> Call:
+    return _json_call("PUT", "/v1/settings", dict(changes))
+
+
 # Answers ----------------------------------------------------------------------------------
 
 
@@ -196,6 +258,13 @@ def answer(response: httpx.Response) -> Any:
     """The decoded body of a 2xx answer; raises the matching :class:`APIError` otherwise."""
     if response.is_success:
         return decode(response.content)
+    raise api_error(response)
+
+
+def file_body(response: httpx.Response) -> bytes:
+    """The body of a 2xx answer as it came (a file); raises :class:`APIError` otherwise."""
+    if response.is_success:
+        return response.content
     raise api_error(response)
 
 

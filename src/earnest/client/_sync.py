@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, cast
 
@@ -14,12 +15,19 @@ from earnest.client import _calls as calls
 from earnest.client._errors import TransportError
 from earnest.client._types import (
     ActivityEntry,
+    AuditItem,
     BatchResult,
+    BillingPeriod,
     Contract,
     ContractCheck,
+    Dispute,
     HistoryEntry,
+    Invoice,
+    InvoiceSummary,
+    LedgerRecord,
     OpenResult,
     Outcome,
+    Settings,
     SignalResult,
     Value,
 )
@@ -192,3 +200,94 @@ class Client:
         """Check without saving; an invalid contract raises ``ValidationError`` whose
         ``details["errors"]`` lists every problem with its line and column."""
         return cast(ContractCheck, self._call(calls.validate_contract_call(contract, key)))
+
+    # Billing ------------------------------------------------------------------------------
+
+    def periods(self, customer: str) -> list[BillingPeriod]:
+        """The customer's billing periods, oldest first: closed, open, and the next one."""
+        body = self._call(calls.periods_call(customer))
+        return cast(list[BillingPeriod], body["items"])
+
+    def ledger(
+        self,
+        *,
+        customer: str | None = None,
+        kind: str | None = None,
+        period: date | str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[LedgerRecord]:
+        """Charges and credits, newest first, page by page; ``kind`` charge or credit,
+        ``period`` a day (for each customer, its billing period containing that day)."""
+        filters = {"customer": customer, "kind": kind, "period": period}
+        yield from self._pages(lambda cursor: calls.list_call("/v1/ledger", filters, limit, cursor))
+
+    def invoices(
+        self,
+        *,
+        customer: str | None = None,
+        status: str | None = None,
+        period: date | str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[InvoiceSummary]:
+        """Invoices, drafts included, newest first, with their totals but not their lines
+        (:meth:`invoice` has them); ``status`` draft or finalized."""
+        filters = {"customer": customer, "status": status, "period": period}
+        yield from self._pages(
+            lambda cursor: calls.list_call("/v1/invoices", filters, limit, cursor)
+        )
+
+    def invoice(self, id: str) -> Invoice:
+        """One invoice with its lines."""
+        return cast(Invoice, self._call(calls.invoice_call(id)))
+
+    def invoice_csv(self, id: str) -> str:
+        """The invoice's lines as CSV text."""
+        return calls.file_body(self._send(calls.invoice_call(id, "csv"))).decode()
+
+    def invoice_pdf(self, id: str) -> bytes:
+        """The invoice as a PDF to send to the customer."""
+        return calls.file_body(self._send(calls.invoice_call(id, "pdf")))
+
+    def invoice_audit(self, id: str, *, limit: int | None = None) -> Iterator[AuditItem]:
+        """Every outcome behind the invoice, in the order of its first entry on it, each with
+        its entries there and its full history; page by page."""
+        yield from self._pages(lambda cursor: calls.audit_call(id, limit, cursor))
+
+    def open_dispute(self, contract: str, outcome: str, reason: str) -> Dispute:
+        """Dispute a confirmed outcome's charge. Not idempotent: if a retry follows an
+        attempt whose answer was lost, it is refused with ``dispute_open`` (a
+        ``ConflictError``), the dispute being open already."""
+        return cast(Dispute, self._call(calls.dispute_call(contract, outcome, reason)))
+
+    def resolve_dispute(
+        self,
+        contract: str,
+        outcome: str,
+        resolution: str,
+        note: str,
+        *,
+        amount: Decimal | int | str | None = None,
+    ) -> Dispute:
+        """Resolve the outcome's open dispute: ``reject``, or ``credit`` ``amount`` (default:
+        all that is still creditable). A retry after a lost answer is refused with
+        ``no_open_dispute``; nothing is ever credited twice."""
+        call = calls.resolve_call(contract, outcome, resolution, note, amount)
+        return cast(Dispute, self._call(call))
+
+    def disputes(
+        self, *, state: str | None = None, customer: str | None = None, limit: int | None = None
+    ) -> Iterator[Dispute]:
+        """Disputes, newest first, page by page; ``state`` open or resolved."""
+        filters = {"state": state, "customer": customer}
+        yield from self._pages(
+            lambda cursor: calls.list_call("/v1/disputes", filters, limit, cursor)
+        )
+
+    def settings(self) -> Settings:
+        """The settings (an admin key)."""
+        return cast(Settings, self._call(calls.settings_call()))
+
+    def put_settings(self, **changes: str | None) -> Settings:
+        """Change the settings named (``seller_name="..."``, ``invoice_grace="1h"``); None
+        restores an optional one's default. Answers all of them."""
+        return cast(Settings, self._call(calls.put_settings_call(changes)))

@@ -139,3 +139,124 @@ class ActivityEntry(TypedDict):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     hash: str
+
+
+# Billing ----------------------------------------------------------------------------------
+
+
+class Period(TypedDict):
+    """A billing period, ``[start, end)``: from 00:00 UTC on a billing day to the next."""
+
+    start: str
+    end: str
+
+
+class BillingPeriod(TypedDict):
+    """One of a customer's periods: ``closed`` (its invoices finalized), ``open`` or
+    ``upcoming`` (the next one)."""
+
+    start: str
+    end: str
+    state: Literal["closed", "open", "upcoming"]
+
+
+class LedgerRecord(TypedDict):
+    """A charge or a credit as the ledger lists it; ``amount`` is exact decimal text (a
+    credit's positive), ``reason`` a credit's (the dispute's note, or the late signal)."""
+
+    id: int
+    kind: Literal["charge", "credit"]
+    contract: str
+    outcome: str
+    customer: str
+    amount: str
+    currency: str
+    period: Period
+    invoice: str
+    booked_at: str
+    reason: str | None
+
+
+class ChargeLine(TypedDict):
+    """Charges grouped by contract, contract version and unit price."""
+
+    kind: Literal["charge"]
+    description: str
+    contract: str
+    contract_version: int
+    quantity: int
+    unit_price: str
+    amount: str
+
+
+class CreditLine(TypedDict):
+    """One credit; ``amount`` negative."""
+
+    kind: Literal["credit"]
+    outcome: str
+    contract: str
+    amount: str
+    reason: str | None
+
+
+class InvoiceSummary(TypedDict):
+    """An invoice as lists show it (without its lines). Money is exact decimal text;
+    ``total`` = ``subtotal`` − ``credits`` rounded to the currency's minor unit."""
+
+    id: str
+    number: str | None  # assigned at finalization
+    status: Literal["draft", "finalized"]
+    customer: str
+    currency: str
+    period: Period
+    subtotal: str
+    credits: str
+    total: str
+    finalized_at: str | None
+
+
+class Invoice(InvoiceSummary):
+    """The invoice object (SPEC section 8): its charge lines, then its credit lines."""
+
+    lines: list[ChargeLine | CreditLine]
+
+
+class AuditItem(TypedDict):
+    """One outcome behind an invoice: its entries on that invoice and its full history."""
+
+    contract: str
+    outcome: str
+    customer: str
+    ledger: list[LedgerRecord]
+    history: list[HistoryEntry]
+
+
+class Dispute(TypedDict):
+    """A challenge to a confirmed outcome's charge; ``credit`` is set when it was resolved
+    by a credit. ``opened_by``/``resolved_by``: an API key's id, ``cli``, ``system``..."""
+
+    id: int
+    contract: str
+    outcome: str
+    customer: str
+    state: Literal["open", "resolved"]
+    reason: str
+    opened_by: str
+    opened_at: str
+    resolution: Literal["reject", "credit"] | None
+    note: str | None
+    resolved_by: str | None
+    resolved_at: str | None
+    credit: Price | None
+
+
+class Settings(TypedDict):
+    """The seller's details, the invoice number prefix, the grace before a period's invoices
+    are finalized (a duration such as ``5m``) and the public base URL."""
+
+    seller_name: str | None
+    seller_address: str | None
+    seller_tax_id: str | None
+    invoice_prefix: str
+    invoice_grace: str
+    public_base_url: str | None
