@@ -157,6 +157,20 @@ inserts.
 curl -s -H "Authorization: Bearer $EARNEST_KEY" "$EARNEST_URL/v1/outcomes?limit=100&cursor=$NEXT"
 ```
 
+Two lists run the other way: an invoice's audit (`GET /v1/invoices/{id}/audit`) is paged
+oldest first, in the order of each outcome's first entry on the invoice, and a customer's
+periods (`GET /v1/customers/{id}/periods`) come in one answer, oldest first.
+
+## Money and billing
+
+Money is exact decimal text in JSON (`"0.99"`), never a number, and only an invoice's `total`
+is rounded. A credit's `amount` sent to `disputes/resolve` is a string too. `period=YYYY-MM-DD`
+on the ledger and invoice lists selects, for each customer, its billing period containing that
+day. The invoice list answers each invoice with its totals but without its lines;
+`GET /v1/invoices/{id}` has them, and `/csv` and `/pdf` give the same invoice as files (the
+PDF points its reader to the public base URL setting, or to the address the request came to
+when none is set).
+
 ## Endpoints
 
 """

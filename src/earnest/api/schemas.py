@@ -263,7 +263,7 @@ class CustomerUpdate(Struct, omit_defaults=True, forbid_unknown_fields=True):
 
 
 class Period(Struct):
-    """A billing period, ``[start, end)``: from 00:00 UTC on a billing day to the next."""
+    """A billing period, `[start, end)`: from 00:00 UTC on a billing day to the next."""
 
     start: datetime
     end: datetime
@@ -448,7 +448,7 @@ Amount = Annotated[
 
 
 class DisputeResolution(Struct, omit_defaults=True, forbid_unknown_fields=True):
-    """``reject``: the charge stands. ``credit``: ``amount`` (default: all that is still
+    """`reject`: the charge stands. `credit`: `amount` (default: all that is still
     creditable, the charge less earlier credits) is credited into the customer's current
     period."""
 
