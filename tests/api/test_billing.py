@@ -299,6 +299,24 @@ def test_audit_every_outcome_behind_an_invoice_with_its_history(billed: Api) -> 
     [december] = every(api, "/v1/invoices?customer=acme&period=2026-12-01", limit=50)
     audit = every(api, f"/v1/invoices/{december['id']}/audit", limit=50)
     assert [i["outcome"] for i in audit] == ["a3"]
+    # Credits on a later invoice: the outcome once, at its first entry there.
+    close_periods(api, DEC_2)
+    for amount in ("0.10", "0.20"):
+        assert api.post(outcome_path("a2", "disputes"), {"reason": "slow"}).status_code == 201
+        body = {"resolution": "credit", "amount": amount, "note": f"credit {amount}"}
+        assert api.post(outcome_path("a2", "disputes/resolve"), body).status_code == 200
+    for limit in (1, 50):
+        audit = every(api, f"/v1/invoices/{december['id']}/audit", limit=limit)
+        assert [i["outcome"] for i in audit] == ["a3", "a2"]
+        assert [(e["kind"], e["amount"]) for e in audit[1]["ledger"]] == [
+            ("credit", "0.10"), ("credit", "0.20"),
+        ]  # fmt: skip
+    # The finalized November invoice has the same outcomes and entries (a2's history grew).
+    again = every(api, f"/v1/invoices/{invoice['id']}/audit", limit=50)
+    assert [(i["outcome"], i["ledger"]) for i in again] == [
+        (i["outcome"], i["ledger"]) for i in items
+    ]
+    assert len(again[1]["history"]) > len(items[1]["history"])
     refused = api.get(f"/v1/invoices/{invoice['id']}/audit?limit=0", scope="read")
     assert refused.status_code == 422
     assert refused.json()["error"]["field"] == "limit"

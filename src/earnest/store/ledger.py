@@ -158,14 +158,31 @@ def list_ledger(
 
 
 def invoice_outcomes(tx: Tx, invoice: str, *, after_id: int, limit: int) -> list[tuple[int, int]]:
-    """``(first ledger id, outcome id)`` of each outcome with an entry on ``invoice``, in the
-    order of its first entry there, after ``after_id`` (a previous page's last first id)."""
-    rows = tx.query(
-        "SELECT MIN(id), outcome_id FROM ledger WHERE invoice_id = ? GROUP BY outcome_id"
-        " HAVING MIN(id) > ? ORDER BY MIN(id) LIMIT ?",
+    """``(first ledger id, outcome id)`` of up to ``limit`` outcomes with an entry on
+    ``invoice``, in the order of their first entry there, after ``after_id`` (a previous
+    page's last first id).
+
+    Two ordered range scans of the ``ledger_invoice`` index, merged: the charges (a charge
+    is its outcome's first ledger entry, so always its first on the invoice) and the credits
+    whose outcome has no earlier entry on the invoice (its charge, found by the one-charge
+    index, or an earlier credit). No page reads the whole invoice."""
+    charges = tx.query(
+        "SELECT id, outcome_id FROM ledger WHERE invoice_id = ? AND kind = 'charge' AND id > ?"
+        " ORDER BY id LIMIT ?",
         (invoice, after_id, limit),
     )
-    return [(int(first), int(outcome_id)) for first, outcome_id in rows]
+    credits = tx.query(
+        "SELECT c.id, c.outcome_id FROM ledger c"
+        " WHERE c.invoice_id = ? AND c.kind = 'credit' AND c.id > ?"
+        " AND NOT EXISTS (SELECT 1 FROM ledger e WHERE e.outcome_id = c.outcome_id"
+        " AND e.kind = 'charge' AND e.invoice_id = c.invoice_id)"
+        " AND NOT EXISTS (SELECT 1 FROM ledger e WHERE e.invoice_id = c.invoice_id"
+        " AND e.kind = 'credit' AND e.id < c.id AND e.outcome_id = c.outcome_id)"
+        " ORDER BY c.id LIMIT ?",
+        (invoice, after_id, limit),
+    )
+    found = sorted((int(first), int(outcome_id)) for first, outcome_id in charges + credits)
+    return found[:limit]
 
 
 def invoice_entries(tx: Tx, invoice: str, outcome_ids: Iterable[int]) -> list[LedgerRow]:
