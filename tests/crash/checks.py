@@ -109,11 +109,12 @@ def check_store(
         assert entries[index + 1][1] == "check", f"signal {ident}: followed by {entries[index + 1]}"
     charges: Counter[int] = Counter()
     for kind, outcome_id, history_seq in ledger:
-        assert kind == "charge", f"unexpected ledger entry {kind} for outcome {outcome_id}"
-        charges[int(outcome_id)] += 1
+        # Credits (disputes, after_settlement) are checked with invoices: billing_checks.py.
+        assert kind in ("charge", "credit"), f"ledger entry {kind} for outcome {outcome_id}"
+        charges[int(outcome_id)] += kind == "charge"
         row = by_seq.get(int(history_seq))
-        assert row is not None, f"ledger charge of {outcome_id}: no history {history_seq}"
-        assert (row[2], int(row[1])) == ("charge", int(outcome_id)), "charge history mismatch"
+        assert row is not None, f"ledger {kind} of {outcome_id}: no history {history_seq}"
+        assert (row[2], int(row[1])) == (kind, int(outcome_id)), f"{kind} history mismatch"
     final_us = to_us(final_time)
     for outcome_id, state, deadline, charged in outcomes:
         ident = int(outcome_id)
