@@ -22,6 +22,7 @@ from earnest.service.auditing import Auditing
 from earnest.service.contracts import Contracts
 from earnest.service.customers import Customers
 from earnest.service.deadlines import OutcomeDeadlines
+from earnest.service.delivery import Sender, WebhookDelivery
 from earnest.service.disputes import Disputes
 from earnest.service.invoices import InvoiceClosing, Invoices
 from earnest.service.keys import Keys
@@ -31,6 +32,7 @@ from earnest.service.outcomes import Outcomes
 from earnest.service.scheduler import POLL_S, DueWork, Scheduler
 from earnest.service.settings import Settings
 from earnest.service.signals import Signals
+from earnest.service.webhooks import Webhooks
 from earnest.service.writer import Writer
 from earnest.store import Database, redact
 
@@ -55,6 +57,8 @@ class Earnest:
         self.settings = Settings(db, clock)
         self.invoices = Invoices(db, clock)
         self.disputes = Disputes(db, clock)
+        self.webhooks = Webhooks(db, clock)
+        self._sender: Sender | None = None
         self.ledger = Ledger(db)
 
     @property
@@ -69,8 +73,12 @@ class Earnest:
 
     def due_work(self) -> list[DueWork]:
         """The scheduler's sources, in the order it polls them: deadlines before the period
-        closings they may add charges to."""
-        return [OutcomeDeadlines(self.db), InvoiceClosing(self.db)]
+        closings they may add charges to, then webhook deliveries (posted by one sender per
+        process, whose attempts are recorded through the writer)."""
+        if self._sender is None:
+            self._sender = Sender(self.db, clock=self.clock, writes=self.writer.run)
+        delivery = WebhookDelivery(self.db, self._sender, clock=self.clock)
+        return [OutcomeDeadlines(self.db), InvoiceClosing(self.db), delivery]
 
     def scheduler(self, *, poll_s: float | None = None) -> Scheduler:
         """A scheduler over :meth:`due_work`, writing through this process's writer."""
@@ -93,7 +101,10 @@ class Earnest:
         return await self.writer.run_async(use_case)
 
     def close(self) -> None:
-        """Commit what is queued, then close every thread's connection."""
+        """Let webhook requests in flight finish and record, commit what is queued, then close
+        every thread's connection."""
+        if self._sender is not None:
+            self._sender.close()
         self.writer.close()
         self.readers.close()
         self.db.close()

@@ -29,6 +29,7 @@ from earnest.service.customers import UnknownCustomer
 from earnest.service.pages import Page, check_limit, page_of
 from earnest.service.recorder import Recorder
 from earnest.service.settings import settings_of
+from earnest.service.webhooks import PendingEvent, emit
 from earnest.store import Database, Tx
 from earnest.store.codec import dumps, to_us
 from earnest.store.contracts import contract_version
@@ -301,6 +302,7 @@ def _finalize(tx: Tx, draft: InvoiceRow, prefix: str, at: datetime) -> None:
     frozen = load_invoice(tx, row)
     digest = invoice_hash(frozen)
     freeze(tx, draft.id, number=number, sequence=sequence, at=at, digest=digest)
+    emit(tx, [PendingEvent("invoice.finalized", at, f"invoice:{draft.id}", frozen.document)])
     append_activity(
         tx, at=at, actor=SYSTEM, action="invoice.finalized", subject=draft.id, before=None,
         after={"number": number, "customer": draft.customer, "currency": draft.currency,

@@ -13,18 +13,21 @@ the history entries, signal rows and ledger items that named it.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 
 from earnest.billing import Period
 from earnest.engine import Decision, Entry
+from earnest.service.webhooks import PendingEvent, emit
 from earnest.store import Tx
 from earnest.store.codec import to_us
 from earnest.store.customers import ensure_customers
-from earnest.store.disputes import open_dispute, resolve_dispute
+from earnest.store.disputes import latest_dispute, open_dispute, resolve_dispute
 from earnest.store.invoices import (
     InvoiceRow,
     add_to_lines,
@@ -35,7 +38,7 @@ from earnest.store.invoices import (
     price_key,
     update_totals,
 )
-from earnest.store.ledger import LedgerItem, book, next_ledger_id
+from earnest.store.ledger import LedgerItem, book, entries_of, next_ledger_id
 from earnest.store.outcomes import (
     StoredOutcome,
     append_history,
@@ -146,29 +149,80 @@ class Recorder:
                 for s in self.signals
             ],
         )
-        book(
-            tx,
-            [
-                LedgerItem(
-                    p.ledger_id,
-                    p.booking.entry.kind,
-                    real.get(p.booking.outcome_id, p.booking.outcome_id),
-                    p.booking.customer,
-                    Decimal(p.booking.entry.data["amount"]),
-                    p.booking.entry.data["currency"],
-                    _days(p.period)[0],
-                    p.booking.entry.at,
-                    seqs[p.booking.entry_index],
-                    _days(p.period)[1],
-                    p.invoice,
-                    p.reason,
-                )
-                for p in ledger
-            ],
-        )
+        items = [
+            LedgerItem(
+                p.ledger_id,
+                p.booking.entry.kind,
+                real.get(p.booking.outcome_id, p.booking.outcome_id),
+                p.booking.customer,
+                Decimal(p.booking.entry.data["amount"]),
+                p.booking.entry.data["currency"],
+                _days(p.period)[0],
+                p.booking.entry.at,
+                seqs[p.booking.entry_index],
+                _days(p.period)[1],
+                p.invoice,
+                p.reason,
+            )
+            for p in ledger
+        ]
+        book(tx, items)
         _add_to_invoices(tx, ledger)
         self._record_disputes(tx, real)
+        emit(tx, self._events(tx, real, items))
         return seqs
+
+    def _events(self, tx: Tx, real: dict[int, int], items: list[LedgerItem]) -> list[PendingEvent]:
+        """The webhook events of the recorded decisions (SPEC 10), their data built only for
+        the events an endpoint wants, from what this transaction wrote."""
+        found: list[PendingEvent] = []
+        booked = {item.id: item for item in items}
+        ledgers: dict[int, list[LedgerItem]] = {}
+
+        def view(outcome_id: int) -> dict[str, Any]:
+            from earnest.service import views  # noqa: PLC0415  (views imports this module's users)
+            from earnest.service.outcomes import OutcomeView  # noqa: PLC0415
+
+            if not ledgers:
+                ids = [real.get(o, o) for o in self.touched]
+                ledgers.update(entries_of(tx, ids))
+            stored = self.touched[outcome_id]
+            ident = real.get(outcome_id, outcome_id)
+            return views.outcome_json(OutcomeView(stored.outcome, tuple(ledgers.get(ident, ()))))
+
+        def ledger_row(ledger_id: int, outcome_id: int) -> dict[str, Any]:
+            from earnest.service import views  # noqa: PLC0415
+            from earnest.store.ledger import LedgerRow  # noqa: PLC0415
+
+            outcome = self.touched[outcome_id].outcome
+            row = LedgerRow(booked[ledger_id], outcome.contract.key, outcome.ref)
+            return views.ledger_json(row)
+
+        def dispute(outcome_id: int) -> dict[str, Any]:
+            from earnest.service import views  # noqa: PLC0415
+
+            found = latest_dispute(tx, real.get(outcome_id, outcome_id))
+            assert found is not None
+            return views.dispute_json(found)
+
+        for outcome_id, entry in self.entries:
+            key = f"outcome:{real.get(outcome_id, outcome_id)}"
+            kinds: list[tuple[str, Callable[[], Any]]] = []
+            if entry.kind == "transition" and entry.data["from"] != entry.data["to"]:
+                to = entry.data["to"]
+                if to in ("in_review", "confirmed", "cancelled"):
+                    kinds.append((f"outcome.{to}", functools.partial(view, outcome_id)))
+            elif entry.kind in ("charge", "credit"):
+                build = functools.partial(ledger_row, entry.data["ledger_id"], outcome_id)
+                kinds.append((f"{entry.kind}.booked", build))
+            elif entry.kind == "dispute":
+                if entry.data["action"] == "opened":
+                    kinds.append(("outcome.contested", functools.partial(view, outcome_id)))
+                    kinds.append(("dispute.opened", functools.partial(dispute, outcome_id)))
+                else:
+                    kinds.append(("dispute.resolved", functools.partial(dispute, outcome_id)))
+            found += [PendingEvent(kind, entry.at, key, build) for kind, build in kinds]
+        return found
 
     def _assign_ledger(self, tx: Tx) -> list[_Placed]:
         """Give each booking its ledger id, period and invoice, and write them into the
