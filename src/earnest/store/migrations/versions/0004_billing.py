@@ -96,6 +96,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("invoice_id", sa.Text()))
         batch.add_column(sa.Column("reason", sa.Text()))
     op.create_index("ledger_invoice", "ledger", ["invoice_id", "kind", "id"])
+    op.create_index("ledger_customer", "ledger", ["customer", "id"])  # GET /v1/ledger?customer=
     op.create_table(
         "disputes",
         sa.Column("id", ID, primary_key=True, autoincrement=True),
@@ -260,6 +261,7 @@ def disputes_from_flags(bind: Any) -> None:
 def downgrade() -> None:
     for table in ("counters", "settings", "disputes", "invoice_lines", "invoices", "billing_days"):
         op.drop_table(table)
+    op.drop_index("ledger_customer", "ledger")
     op.drop_index("ledger_invoice", "ledger")
     with op.batch_alter_table("ledger") as batch:
         for column in ("reason", "invoice_id", "period_end"):
