@@ -27,7 +27,9 @@ Logs (one line per acknowledgement, ``"<count> <token> ..."``, the format of
 - ``LOGFILE``/``LOGFILE.intent``: signal ids acknowledged by ``ingest`` / about to be sent;
 - ``LOGFILE.disputes``: ``<dispute id>:<resolution>`` of each resolution that returned;
 - ``LOGFILE.invoices``: ``<invoice id>=<number>`` of each invoice seen finalized after a
-  closing transaction returned.
+  closing transaction returned;
+- ``LOGFILE.closing``: ``start`` and ``end`` around each closing transaction (not fsynced): a
+  ``start`` with no ``end`` after it is a kill during a period's finalization.
 
 Virtual clock: it resumes after a restart at the latest time stored (outcome clocks, history,
 activity) plus a random step, so it is monotonic across kills; with ``ROUNDS`` (the concurrency
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import sys
 import threading
 import traceback
@@ -51,6 +54,7 @@ from typing import Any
 from earnest.contract import load_contract
 from earnest.engine import Scheduled
 from earnest.errors import EarnestError
+from earnest.service import invoices
 from earnest.service.customers import Customers, UnknownCustomer
 from earnest.service.deadlines import OutcomeDeadlines, catch_up
 from earnest.service.disputes import Disputes
@@ -186,6 +190,26 @@ def refused(error: EarnestError, *codes: str) -> None:
         raise error
 
 
+class Marked:
+    """A due-work source that marks each ``fire_due`` in a log, ``1 start`` before and ``1 end``
+    after (not fsynced): a ``start`` without its ``end`` is a kill inside it."""
+
+    def __init__(self, source: DueWork, log: str) -> None:
+        self.source = source
+        self.name = source.name
+        self.batch = source.batch
+        self.log = log
+
+    def next_due(self) -> datetime | None:
+        return self.source.next_due()
+
+    def fire_due(self, now: datetime) -> int:
+        append_line(self.log, ["start"], sync=False)
+        fired = self.source.fire_due(now)
+        append_line(self.log, ["end"], sync=False)
+        return fired
+
+
 class Worker:
     def __init__(self, db: Database, logfile: str, seed: str, *, day_changes: bool) -> None:
         self.db = db
@@ -259,8 +283,6 @@ class Worker:
         """A few signals for one customer, received in the hours before its latest closed
         period's end and committed only now (they waited behind the finalization): their
         windows end in the closed period, so their charges are booked into the open one."""
-        if self.rng.random() < 0.5:
-            return
         with self.db.read() as tx:
             rows = tx.query("SELECT id, open_start, created_at FROM customers ORDER BY id")
         if not rows:
@@ -272,7 +294,9 @@ class Worker:
             return
         batch = []
         for n in range(self.sent, self.sent + self.rng.randint(1, 4)):
-            contract, name = self.rng.choice((("yen", "done"), ("fix", "resolved")))
+            contract, name = self.rng.choice(
+                (("yen", "done"), ("yen", "done"), ("fix", "resolved"))
+            )
             batch.append(
                 {
                     "id": f"{self.seed}-{n}", "contract": contract, "signal": name,
@@ -336,11 +360,11 @@ class Worker:
 
     def close_periods(self) -> None:
         batch = self.rng.choice((1, 2, 3, 1000))
+        closing = Marked(InvoiceClosing(self.db, batch), self.logfile + ".closing")
         if self.rng.random() < 0.3:  # the scheduler's catch-up, source by source
-            for source in (OutcomeDeadlines(self.db, batch), InvoiceClosing(self.db, batch)):
+            for source in (OutcomeDeadlines(self.db, batch), closing):
                 drain(source, self.now, fired=lambda _: self.log_finalized())
             return
-        closing = InvoiceClosing(self.db, batch)
         while (due := closing.next_due()) is not None and due <= self.now:
             closing.fire_due(self.now)
             self.log_finalized()
@@ -377,6 +401,22 @@ def run(url: str, logfile: str, seed: str, rounds: int | None) -> None:
     db.close()
 
 
+def kill_inside_finalization(nth: int) -> None:
+    """SIGKILL this process inside the ``nth`` invoice finalization from now, once it is
+    numbered, hashed and in the activity log, before its transaction commits."""
+    finalize = invoices._finalize
+    done = 0
+
+    def finalize_then_die(*args: Any, **kwargs: Any) -> None:
+        nonlocal done
+        finalize(*args, **kwargs)
+        done += 1
+        if done == nth:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    invoices._finalize = finalize_then_die
+
+
 def zygote(url: str, logfile: str) -> None:
     """Fork a worker per request, so that a kill test pays Python's start-up once.
 
@@ -384,17 +424,24 @@ def zygote(url: str, logfile: str) -> None:
     prints ``READY`` when set up (the two lines in that order). The next stdin line (any)
     reaps it and prints ``EXIT <wait status>``: a worker killed before that stays a zombie,
     so its pid cannot have been reused by another process when the test sends its SIGKILL.
-    End of stdin ends the zygote."""
+    End of stdin ends the zygote.
+
+    A seed line ``SEED N`` makes the worker SIGKILL itself inside the closing transaction
+    that finalizes its ``N``-th invoice, right after numbering, hashing and logging it, before
+    the commit (:func:`kill_inside_finalization`)."""
     if not url.startswith(("postgresql:", "postgres:")):
         import sqlite3  # noqa: F401  # the driver loaded before forking
     else:
         import psycopg  # noqa: F401
-    while seed := sys.stdin.readline().strip():
+    while request := sys.stdin.readline().split():
+        seed, *nth = request
         go_read, go_write = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(go_write)
             os.read(go_read, 1)  # until the zygote has printed the pid
+            if nth:
+                kill_inside_finalization(int(nth[0]))
             try:
                 run(url, logfile, seed, None)
             except BaseException:

@@ -4,11 +4,13 @@
 A worker process (``billing_worker.py``) ingests signals over a virtual clock that crosses many
 period ends (billing days 1, 5, 10, 15, 20, 28 and changes of them), settles outcomes by hand,
 opens and resolves disputes, fires deadlines and closes periods with random batch sizes. The
-test SIGKILLs it at random instants, 16 times per backend, restarts it (forked from a zygote
-that has imported everything, so a restart costs milliseconds, not Python's start-up), then
-lets the real :class:`~earnest.service.scheduler.Scheduler` catch up on a fake clock two
-months later and
-checks the store (:func:`tests.crash.checks.check_store`) and its billing
+test SIGKILLs it 16 times per backend and restarts it (forked from a zygote that has imported
+everything, so a restart costs milliseconds, not Python's start-up): a quarter of the kills
+inside a finalization (the worker kills itself once an invoice is numbered, hashed and in the
+activity log, before the commit), the others at random instants, half of those just after a
+closing transaction begins, a few during start-up. Then the real
+:class:`~earnest.service.scheduler.Scheduler` catches up on a fake clock two months later and
+the test checks the store (:func:`tests.crash.checks.check_store`) and its billing
 (:func:`tests.crash.billing_checks.check_billing`): every acknowledged signal, dispute
 resolution and invoice number still there, nothing half-applied, every ledger row on one
 invoice of its period (or moved forward, saying so), running totals equal to the ledger, the
@@ -27,6 +29,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 from earnest.service.deadlines import OutcomeDeadlines
@@ -42,6 +45,26 @@ WORKER = Path(__file__).with_name("billing_worker.py")
 KILLS = 16  # per backend: 32 in all
 ALIVE_S = (0.05, 0.35)  # how long a worker runs after READY before its SIGKILL
 EARLY_S = (0.0, 0.01)  # or, now and then, after its fork, during its set-up
+AIMED_S = (0.0, 0.003)  # or this long after a closing transaction begins
+INSIDE_S = 5.0  # the longest a worker may take to reach the finalization it dies in
+
+
+def wait_dead(pid: int, until: float) -> None:
+    """Until the (unreaped) process ``pid`` is a zombie: it killed itself."""
+    while time.monotonic() < until:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        if state == "Z":
+            return
+        time.sleep(0.002)
+
+
+def wait_for_closing(marks: Path, until: float) -> None:
+    """Until a closing transaction starts (a ``start`` mark after the file's end now)."""
+    seen = marks.stat().st_size if marks.exists() else 0
+    while time.monotonic() < until:
+        if marks.exists() and b"start" in marks.read_bytes()[seen:]:
+            return
+        time.sleep(0.0005)
 
 
 def kill_repeatedly(url: str, log: Path, stderr: Path) -> tuple[int, int]:
@@ -51,6 +74,7 @@ def kill_repeatedly(url: str, log: Path, stderr: Path) -> tuple[int, int]:
     print(f"EARNEST_CRASH_SEED={seed}")
     rng = random.Random(seed)
     ready_kills = 0
+    marks = log.with_name(log.name + ".closing")
     with stderr.open("w") as err:
         zygote = subprocess.Popen(
             [sys.executable, str(WORKER), "--zygote", url, str(log)],
@@ -60,18 +84,28 @@ def kill_repeatedly(url: str, log: Path, stderr: Path) -> tuple[int, int]:
     assert zygote.stdout is not None
     try:
         for kill in range(KILLS):
-            zygote.stdin.write(f"k{kill}\n")
+            # How: a quarter inside a finalization (by the worker itself, before the commit);
+            # others at a random instant, half of those just after a closing transaction
+            # begins; now and then during a worker's set-up.
+            how = rng.choices(("inside", "aimed", "random", "early"), (4, 5, 5, 2))[0]
+            nth = f" {rng.randint(1, 3)}" if how == "inside" else ""
+            zygote.stdin.write(f"{seed}k{kill}{nth}\n")  # the signal ids: unique per kill
             zygote.stdin.flush()
             started = zygote.stdout.readline()
             assert started.startswith("PID "), f"zygote: {started!r} {stderr.read_text()}"
             pid = int(started.split()[1])
-            wait_ready = rng.random() < 0.85  # mostly once working; sometimes in its set-up
-            if wait_ready:
+            if how != "early":
                 line = zygote.stdout.readline()
                 assert line == "READY\n", f"worker died on start: {stderr.read_text()}"
-            time.sleep(rng.uniform(*(ALIVE_S if wait_ready else EARLY_S)))
+                ready_kills += 1
+            if how == "inside":
+                wait_dead(pid, time.monotonic() + INSIDE_S)
+            elif how == "aimed":
+                wait_for_closing(marks, time.monotonic() + ALIVE_S[1])
+                time.sleep(rng.uniform(*AIMED_S))
+            else:
+                time.sleep(rng.uniform(*(ALIVE_S if how == "random" else EARLY_S)))
             os.kill(pid, signal.SIGKILL)  # not reaped yet: the pid is still this worker's
-            ready_kills += wait_ready
             zygote.stdin.write("reap\n")
             zygote.stdin.flush()
             while (line := zygote.stdout.readline()) == "READY\n":
@@ -144,7 +178,7 @@ def crash_and_check(url: str, tmp_path: Path) -> BillingReport:
     acked, acked_torn = read_lines(log)
     intents, intent_torn = read_lines(log.with_name("acks.log.intent"))
     assert not intent_torn, "a single write() of an intent line was torn by SIGKILL"
-    assert len(acked) >= KILLS, "the worker made almost no progress between kills"
+    assert len(acked) >= KILLS // 2, "the worker made almost no progress between kills"
     final = latest_time(db) + timedelta(days=62)
     fired = catch_up_with_scheduler(db, final)
     caught_up = time.monotonic()
@@ -152,6 +186,9 @@ def crash_and_check(url: str, tmp_path: Path) -> BillingReport:
     checked = time.monotonic()
     billing = check_billing(db, final_time=final)
     resolutions, numbers = check_acknowledged(db, log)
+    marks, _ = read_lines(log.with_name("acks.log.closing"))
+    flat = [mark for line in marks for mark in line]
+    closing_kills = sum(1 for a, b in pairwise([*flat, "start"]) if a == b == "start")
     db.close()
     print(
         f"kills {killed - started:.1f} s, catch-up {caught_up - killed:.1f} s, check_store"
@@ -161,10 +198,13 @@ def crash_and_check(url: str, tmp_path: Path) -> BillingReport:
         f"{kills} kills ({ready_kills} after start-up), {len(acked)} acknowledged batches,"
         f" {len(intents) - len(acked)} in flight at a kill, torn ack line: {acked_torn};"
         f" {resolutions} acknowledged resolutions, {numbers} acknowledged invoice numbers;"
+        f" {closing_kills} kills inside a closing transaction;"
         f" the scheduler's catch-up fired {fired}; {report}; {billing}"
     )
     assert billing.period_ends >= 4, "too few period ends crossed to prove anything"
     assert billing.credits > 0
+    assert billing.moved > 0, "no booking raced a finalization"
+    assert closing_kills >= 2, "too few kills inside a closing transaction"
     assert billing.disputes["reject"] > 0
     assert numbers > 0, "no finalization was acknowledged before a kill"
     return billing
