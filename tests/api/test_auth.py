@@ -53,6 +53,14 @@ ENDPOINTS: list[tuple[str, str, Any, str]] = [
     ("GET", "/v1/disputes", None, "read"),
     ("GET", "/v1/settings", None, "admin"),
     ("PUT", "/v1/settings", {"seller_name": "Seller"}, "admin"),
+    ("POST", "/v1/webhooks", {"url": "https://crm.example/hook"}, "admin"),
+    ("GET", "/v1/webhooks", None, "admin"),
+    ("GET", "/v1/webhooks/we_unknown", None, "admin"),
+    ("PATCH", "/v1/webhooks/we_unknown", {"enabled": False}, "admin"),
+    ("DELETE", "/v1/webhooks/we_unknown", None, "admin"),
+    ("POST", "/v1/webhooks/we_unknown/rotate-secret", None, "admin"),
+    ("GET", "/v1/webhooks/we_unknown/deliveries", None, "admin"),
+    ("POST", "/v1/webhooks/we_unknown/deliveries/1/retry", None, "admin"),
 ]  # fmt: skip
 SCOPES = ("ingest", "read", "admin")
 

@@ -2,10 +2,10 @@
 
 The app runs in process (ASGI, no network) over a migrated SQLite copy with an admin key, a
 saved contract ``landing``, an open outcome ``acme/api#1234`` of customer ``acme``, a confirmed
-one ``acme/api#999`` (so a draft invoice, and an outcome to dispute) and a spare key that may
-be revoked. Path parameters are sometimes swapped for those real ones, so the
-answers are not all 404s. Hypothesis is derandomized and bounded: the run is deterministic
-and takes well under a minute.
+one ``acme/api#999`` (so a draft invoice, and an outcome to dispute), a spare key that may
+be revoked, and a webhook endpoint with the confirmation's two deliveries. Path parameters
+are sometimes swapped for those real ones, so the answers are not all 404s. Hypothesis is
+derandomized and bounded: the run is deterministic and takes well under a minute.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ STRICTER_THAN_DOCUMENT = {
     ("invalid_field", "amount"),  # a positive amount, and only for a credit
     ("credit_exceeds_charge", "amount"),  # never more than is left of the charge
     ("invalid_setting", None),  # a duration, a URL, a grace of at most 7d
+    ("invalid_field", "url"),  # a webhook's: a host, a valid port, no credentials
 }
 
 CHECKS: list[CheckFunction] = [
@@ -87,6 +88,9 @@ def _seed(db: Database, client: TestClient[Any], admin: str) -> dict[str, list[s
         headers={**headers, "Content-Type": "application/yaml"},
     )
     assert response.status_code == 201, response.text
+    hook = client.post("/v1/webhooks", json={"url": "https://crm.example/hook"}, headers=headers)
+    assert hook.status_code == 201, hook.text
+    webhook = hook.json()["id"]
     for ref in (OUTCOME, CONFIRMED):
         body = {"contract": "landing", "outcome": ref, "customer": "acme"}
         response = client.post("/v1/outcomes", json=body, headers=headers)
@@ -95,6 +99,8 @@ def _seed(db: Database, client: TestClient[Any], admin: str) -> dict[str, list[s
     path = f"/v1/outcomes/landing/{quote(CONFIRMED, safe='')}/settle"
     assert client.post(path, json=settle, headers=headers).status_code == 200
     [invoice] = client.get("/v1/invoices", headers=headers).json()["items"]
+    deliveries = client.get(f"/v1/webhooks/{webhook}/deliveries", headers=headers).json()
+    assert len(deliveries["items"]) == 2  # outcome.confirmed, charge.booked
     with db.write() as tx:
         spare, _ = create_key(tx, Scope.READ, T0 - timedelta(days=1), "spare")
     return {
@@ -103,6 +109,8 @@ def _seed(db: Database, client: TestClient[Any], admin: str) -> dict[str, list[s
         "version": ["1"],
         "outcome": [quote(OUTCOME, safe=""), quote(CONFIRMED, safe="")],
         "id": ["acme", spare.id, invoice["id"]],
+        "webhook": [webhook],  # the id under /v1/webhooks
+        "delivery": [str(d["id"]) for d in deliveries["items"]],
     }
 
 
@@ -160,6 +168,11 @@ REAL_BODIES: dict[str, list[dict[str, Any]]] = {
         {"resolution": "credit", "amount": "0.10", "note": "partly"},
     ],
     "/v1/settings": [{"seller_name": "Example Agents Ltd", "invoice_grace": "10m"}],
+    "/v1/webhooks": [
+        {"url": "https://crm.example/hook"},
+        {"url": "http://10.0.0.7:8080/in", "events": ["charge.booked"], "enabled": False},
+    ],
+    "/v1/webhooks/{id}": [{"enabled": True}, {"events": None, "description": "CRM"}],
 }
 
 
@@ -180,6 +193,8 @@ def test_operation_conforms_to_the_openapi_document(
     app = create_app(Earnest(sqlite_db, clock=Clock()))
     with TestClient(app=app) as client:
         values = _seed(sqlite_db, client, admin)
+    if path.startswith("/v1/webhooks/"):
+        values["id"] = values["webhook"]
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     # Unknown query parameters are ignored, as HTTP servers do; do not send them as "invalid".
     schema.config.generation.allow_extra_parameters = False

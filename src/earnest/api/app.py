@@ -17,6 +17,7 @@ from earnest.api import (
     outcomes,
     settings,
     signals,
+    webhooks,
 )
 from earnest.api.auth import authorize
 from earnest.api.errors import MAX_BODY_BYTES, handle_exception
@@ -40,6 +41,7 @@ def create_app(earnest: Earnest) -> Litestar:
             invoices.router,
             disputes.router,
             settings.router,
+            webhooks.router,
         ],
         before_request=authorize,
         exception_handlers={Exception: handle_exception},

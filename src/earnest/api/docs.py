@@ -20,9 +20,11 @@ _PATH_EXAMPLES = {
     "version": "1",
     "outcome": quote("acme/api#1234", safe=""),
     "id": "acme",
+    "delivery": "42",
 }
 _KEY_ID_EXAMPLE = "k8a6843d597"
 _INVOICE_ID_EXAMPLE = "inv_5f0c2d8e1a9b4c7d3e6f8a21"
+_WEBHOOK_ID_EXAMPLE = "we_3c9f1a2b7d4e8f605a1b"
 _SIGNAL = {
     "contract": "ticket_resolved",
     "outcome": "acme/api#1234",
@@ -50,6 +52,12 @@ _BODY_EXAMPLES: dict[str, Any] = {
         "amount": "0.99",
         "note": "dispute: customer reopened",
     },
+    "WebhookIn": {
+        "url": "https://crm.example.com/hooks/earnest",
+        "events": ["outcome.confirmed", "credit.booked", "invoice.finalized"],
+        "description": "CRM: revenue per account",
+    },
+    "WebhookUpdate": {"enabled": True},
     "SettingsUpdate": {
         "seller_name": "Example Agents Ltd",
         "seller_address": "1 Main Street\nSpringfield",
@@ -76,6 +84,8 @@ ERROR_CODES: tuple[tuple[str, int, str], ...] = (
     ("unknown_key", 404, "no API key with this id"),
     ("unknown_invoice", 404, "no invoice with this id"),
     ("unknown_outcome", 404, "no outcome with this reference"),
+    ("unknown_webhook", 404, "no webhook endpoint with this id"),
+    ("unknown_delivery", 404, "no delivery with this id for this endpoint"),
     ("method_not_allowed", 405, "the path exists, the method does not"),
     ("contract_archived", 409, "the contract is archived: it opens no new outcomes"),
     ("customer_mismatch", 409, "the outcome belongs to another customer"),
@@ -84,6 +94,7 @@ ERROR_CODES: tuple[tuple[str, int, str], ...] = (
     ("not_confirmed", 409, "only a confirmed outcome can be disputed"),
     ("dispute_open", 409, "the outcome already has an open dispute"),
     ("no_open_dispute", 409, "the outcome has no open dispute to resolve"),
+    ("not_retryable", 409, "the delivery was delivered: only a failed or pending one is retried"),
     ("body_too_large", 413, "the body is over 16 MiB"),
     ("unsupported_media_type", 415, "the Content-Type is not accepted here"),
     ("invalid_body", 422, "the body is not a JSON object"),
@@ -157,9 +168,10 @@ inserts.
 curl -s -H "Authorization: Bearer $EARNEST_KEY" "$EARNEST_URL/v1/outcomes?limit=100&cursor=$NEXT"
 ```
 
-Two lists run the other way: an invoice's audit (`GET /v1/invoices/{id}/audit`) is paged
-oldest first, in the order of each outcome's first entry on the invoice, and a customer's
-periods (`GET /v1/customers/{id}/periods`) come in one answer, oldest first.
+Three lists run the other way: an invoice's audit (`GET /v1/invoices/{id}/audit`) is paged
+oldest first, in the order of each outcome's first entry on the invoice; a customer's periods
+(`GET /v1/customers/{id}/periods`) come in one answer, oldest first; and so do the webhook
+endpoints (`GET /v1/webhooks`, whose `next_cursor` is always `null`).
 
 ## Money and billing
 
@@ -171,6 +183,15 @@ day. The invoice list answers each invoice with its totals but without its lines
 PDF points its reader to the public base URL setting, or to the address the request came to
 when none is set).
 
+## Webhooks
+
+`POST /v1/webhooks` adds an endpoint and answers its signing secret (`whsec_...`) this once;
+`POST /v1/webhooks/{id}/rotate-secret` answers a new one, the old one signing too for 24
+hours. No other answer ever holds a secret. Earnest then POSTs each event the endpoint wants,
+signed per Standard Webhooks, retrying on a schedule; `GET /v1/webhooks/{id}/deliveries`
+shows every try. [`webhooks.md`](webhooks.md) says what the events carry, how to verify
+them, and how retries and ordering work.
+
 ## Endpoints
 
 """
@@ -180,7 +201,7 @@ when none is set).
 OBJECTS = (
     "Outcome", "LedgerEntry", "SignalAnswer", "BatchItem", "ActivityEntry", "Invoice",
     "ChargeLine", "CreditLine", "InvoiceSummary", "LedgerRecord", "AuditItem", "Dispute",
-    "Settings", "BillingPeriod",
+    "Settings", "BillingPeriod", "Webhook", "Delivery", "DeliveryTry",
 )  # fmt: skip
 
 _OBJECTS_INTRO = """
@@ -342,7 +363,11 @@ def _type(schema: dict[str, Any]) -> str:
 
 def _curl(path: str, method: str, op: dict[str, Any]) -> str:
     url = path
-    ids = {"/v1/keys": _KEY_ID_EXAMPLE, "/v1/invoices": _INVOICE_ID_EXAMPLE}
+    ids = {
+        "/v1/keys": _KEY_ID_EXAMPLE,
+        "/v1/invoices": _INVOICE_ID_EXAMPLE,
+        "/v1/webhooks": _WEBHOOK_ID_EXAMPLE,
+    }
     for name, value in _PATH_EXAMPLES.items():
         if name == "id":
             value_here = next((v for p, v in ids.items() if path.startswith(p)), value)

@@ -156,6 +156,25 @@ OPERATIONS: tuple[Operation, ...] = (
               errors=(404,)),
     Operation("get", "/v1/activity", "The activity log, newest first", Scope.ADMIN,
               {200: "ActivityList"}, query=_LIST, errors=(422,)),
+    Operation("post", "/v1/webhooks", "Add a webhook endpoint (its secret shown once)",
+              Scope.ADMIN, {201: "NewWebhook"}, body="WebhookIn", errors=(400, 413, 422)),
+    Operation("get", "/v1/webhooks", "Every webhook endpoint, oldest first", Scope.ADMIN,
+              {200: "WebhookList"}),
+    Operation("get", "/v1/webhooks/{id}", "One webhook endpoint", Scope.ADMIN,
+              {200: "Webhook"}, errors=(404,)),
+    Operation("patch", "/v1/webhooks/{id}", "Change a webhook endpoint", Scope.ADMIN,
+              {200: "Webhook"}, body="WebhookUpdate", errors=(400, 404, 413, 422)),
+    Operation("delete", "/v1/webhooks/{id}", "Remove a webhook endpoint", Scope.ADMIN,
+              {204: ""}, errors=(404,)),
+    Operation("post", "/v1/webhooks/{id}/rotate-secret",
+              "A new secret (shown once); the old one signs too for 24 hours", Scope.ADMIN,
+              {200: "NewWebhook"}, errors=(404,)),
+    Operation("get", "/v1/webhooks/{id}/deliveries",
+              "An endpoint's deliveries, newest first, with every try", Scope.ADMIN,
+              {200: "DeliveryList"}, query=_LIST, errors=(404, 422)),
+    Operation("post", "/v1/webhooks/{id}/deliveries/{delivery}/retry",
+              "Send a failed (or pending) delivery again now", Scope.ADMIN,
+              {200: "Delivery"}, errors=(404, 409, 422)),
 )  # fmt: skip
 
 _VERSION = {"type": "integer", "minimum": 1, "maximum": MAX_VERSION - 1}
@@ -165,6 +184,7 @@ _PATH_PARAMS = {
     "contract": "a contract key",
     "outcome": "the outcome reference, percent-encoded (/ as %2F, # as %23)",
     "id": "the id, percent-encoded (/ as %2F)",
+    "delivery": "a delivery's id, from the endpoint's deliveries",
 }
 _ERROR_TEXT = {
     400: "malformed JSON (code malformed_json)",
@@ -175,7 +195,9 @@ _ERROR_TEXT = {
     413: "body over 16 MiB (code body_too_large)",
     422: "invalid input; the error names the field",
 }
-_STATUS_TEXT = {200: "OK", 201: "Created"}
+_STATUS_TEXT = {200: "OK", 201: "Created", 204: "No Content"}
+_DELIVERY = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+_PATH_SCHEMAS = {"version": _VERSION, "delivery": _DELIVERY}
 
 
 def document() -> dict[str, Any]:
@@ -212,7 +234,7 @@ def _operation(op: Operation) -> dict[str, Any]:
             "in": "path",
             "required": True,
             "description": text,
-            "schema": _VERSION if name == "version" else _STRING,
+            "schema": _PATH_SCHEMAS.get(name, _STRING),
         }
         for name, text in _PATH_PARAMS.items()
         if "{" + name + "}" in op.path
@@ -230,6 +252,9 @@ def _operation(op: Operation) -> dict[str, Any]:
         out["requestBody"] = {"required": True, "content": content}
     responses: dict[str, Any] = {}
     for status, schema in op.answers.items():
+        if status == 204:
+            responses[str(status)] = {"description": _STATUS_TEXT[status]}
+            continue
         if op.media != JSON:
             body = {op.media: {"schema": _FILES[op.media]}}
         else:

@@ -530,12 +530,133 @@ class SettingsUpdate(Struct, omit_defaults=True, forbid_unknown_fields=True):
     ) = UNSET
 
 
+# Webhooks ---------------------------------------------------------------------------------
+
+EventType = Literal[
+    "outcome.in_review",
+    "outcome.confirmed",
+    "outcome.cancelled",
+    "outcome.contested",
+    "charge.booked",
+    "credit.booked",
+    "dispute.opened",
+    "dispute.resolved",
+    "invoice.finalized",
+]
+WebhookUrl = Annotated[
+    str,
+    Meta(
+        max_length=2048,
+        pattern="^https?://",
+        description="an http or https address with a host, without credentials",
+    ),
+]
+EventTypes = Annotated[
+    list[EventType],
+    Meta(min_length=1, description="the event types it wants; null: every type"),
+]
+WebhookText = Annotated[str, Meta(max_length=1000)]
+
+
+class WebhookIn(Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """A new endpoint: by default it wants every event type and is enabled."""
+
+    url: WebhookUrl
+    events: EventTypes | UnsetType | None = UNSET
+    description: WebhookText | UnsetType | None = UNSET
+    enabled: bool = True
+
+
+class WebhookUpdate(Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """Only the fields sent change; `"events": null` sends every type, `"description":
+    null` clears it, `"enabled": true` resumes an endpoint a 410 disabled (and its pending
+    deliveries)."""
+
+    url: WebhookUrl | UnsetType = UNSET
+    events: EventTypes | UnsetType | None = UNSET
+    description: WebhookText | UnsetType | None = UNSET
+    enabled: bool | UnsetType = UNSET
+
+
+class Webhook(Struct):
+    """A webhook endpoint (SPEC section 10), never with its secret."""
+
+    id: str
+    url: str
+    events: Annotated[list[EventType] | None, Meta(description="null: every event type")]
+    description: str | None
+    enabled: bool
+    disabled_reason: Annotated[
+        str | None, Meta(description="why Earnest disabled it (a 410 answer); null otherwise")
+    ]
+    previous_secret_until: Annotated[
+        datetime | None,
+        Meta(description="after a rotation, the previous secret signs too until then"),
+    ]
+    created_at: datetime
+
+
+class NewWebhook(Webhook):
+    secret: Annotated[
+        str,
+        Meta(
+            pattern="^whsec_",
+            description="the signing secret: whsec_ and the base64 of 32 bytes; shown this"
+            " once, never again",
+        ),
+    ]
+
+
+class WebhookList(Struct):
+    """Every endpoint, oldest first, in one answer (not paginated)."""
+
+    items: list[Webhook]
+    next_cursor: Annotated[None, Meta(description="always null: there is no next page")]
+
+
+class DeliveryTry(Struct):
+    """One attempt: its time, the answer's status (null: none came), how long it took, the
+    error (a timeout, a refused connection, a non-2xx status) and the answer's first 500
+    characters."""
+
+    at: datetime
+    status: int | None
+    duration_ms: int
+    error: str | None
+    response: str | None
+
+
+class Delivery(Struct):
+    """One event for one endpoint, with its attempts."""
+
+    id: int
+    event_id: Annotated[str, Meta(description="the event's id: the webhook-id header")]
+    event_type: EventType
+    state: Annotated[
+        Literal["pending", "delivered", "failed"],
+        Meta(description="failed: every scheduled try failed; it can be retried by hand"),
+    ]
+    attempts: int
+    next_at: Annotated[datetime | None, Meta(description="the next try, while pending")]
+    created_at: datetime
+    finished_at: datetime | None
+    tries: Annotated[list[DeliveryTry], Meta(description="every attempt, oldest first")]
+
+
+class DeliveryList(Struct):
+    """Newest first."""
+
+    items: list[Delivery]
+    next_cursor: str | None
+
+
 ALL: tuple[type[Struct], ...] = (
     Error, ContractError, ContractIn, Contract, ContractList, Validated, SignalIn, SignalAnswer,
     Batch, BatchAnswer, OpenOutcome, Outcome, OutcomeList, History, SettleIn, Customer,
     CustomerList, CustomerUpdate, KeyIn, ApiKey, NewApiKey, KeyList, ActivityList, Health,
     PeriodList, LedgerList, Invoice, InvoiceList, InvoiceAudit, DisputeIn, DisputeResolution,
-    Dispute, DisputeList, Settings, SettingsUpdate,
+    Dispute, DisputeList, Settings, SettingsUpdate, WebhookIn, WebhookUpdate, Webhook,
+    NewWebhook, WebhookList, Delivery, DeliveryList,
 )  # fmt: skip
 
 

@@ -1,6 +1,6 @@
 """The JSON shapes of the domain's objects, as the API answers with them, the CLI prints them
-and webhooks will send them: contracts, outcomes, keys, customers, activity, and billing:
-ledger entries, invoices, disputes, settings, billing periods.
+and webhooks send them: contracts, outcomes, keys, customers, activity, billing (ledger
+entries, invoices, disputes, settings, billing periods), and webhook endpoints and deliveries.
 
 The outcome object's fields are those of ``schemas.Outcome`` (the OpenAPI document and the
 SDK's types are checked against it in tests/api/test_openapi.py and tests/client)."""
@@ -23,6 +23,7 @@ from earnest.service.keys import ApiKey
 from earnest.service.ledger import AuditItem, LedgerRow
 from earnest.service.outcomes import LedgerItem, OutcomeView
 from earnest.service.settings import SettingsValues
+from earnest.service.webhooks import DeliveryRow, Endpoint
 from earnest.signals import SignalIn
 from earnest.store.invoices import InvoiceRow
 
@@ -224,3 +225,35 @@ def dispute_json(dispute: Dispute) -> dict[str, Any]:
 
 def settings_json(values: SettingsValues) -> dict[str, Any]:
     return values.as_dict()
+
+
+def webhook_json(endpoint: Endpoint) -> dict[str, Any]:
+    """An endpoint, never its secret (the API adds ``secret`` at creation and rotation)."""
+    return {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "events": None if endpoint.events is None else list(endpoint.events),
+        "description": endpoint.description,
+        "enabled": endpoint.enabled,
+        "disabled_reason": endpoint.disabled_reason,
+        "previous_secret_until": endpoint.previous_until,
+        "created_at": endpoint.created_at,
+    }
+
+
+def delivery_json(row: DeliveryRow) -> dict[str, Any]:
+    """One event for one endpoint, with every try; ``next_at`` only while it is pending."""
+    return {
+        "id": row.id,
+        "event_id": row.event_id,
+        "event_type": row.event_type,
+        "state": row.state,
+        "attempts": row.attempts,
+        "next_at": row.next_at if row.state == "pending" else None,
+        "created_at": row.created_at,
+        "finished_at": row.finished_at,
+        "tries": [
+            {"at": at, "status": status, "duration_ms": ms, "error": error, "response": response}
+            for at, status, ms, error, response in row.tries
+        ],
+    }

@@ -139,7 +139,10 @@ def _url(value: Any) -> str:
     text = value.strip()
     if len(text) > MAX_URL:
         raise Invalid(f"url is at most {MAX_URL} characters", field="url")
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # a bad IPv6 literal, a host that NFKC turns into a delimiter
+        raise Invalid(f"url is not a valid address: {value!r}", field="url") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Invalid(
             f"url must be an http or https address with a host, got {value!r}", field="url"
