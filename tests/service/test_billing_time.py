@@ -236,13 +236,6 @@ def _month(end_us: int) -> int:
     return datetime.fromtimestamp(int(end_us) / 1e6, UTC).month
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known bug: a billing-day change stamped before a booking already placed in a"
-    " later period redefines that period under the booking (Customers.put reads its clock"
-    " before it holds the write lock; another process, or a clock behind, commits first)",
-)
 def test_a_billing_day_change_stamped_before_a_later_booking_leaves_its_period(
     db: Database,
 ) -> None:
@@ -256,7 +249,10 @@ def test_a_billing_day_change_stamped_before_a_later_booking_leaves_its_period(
     Customers(db, Clock(END - SECOND)).put("acme", {"billing_day": 15}, actor="cli")
     now = datetime(2027, 1, 20, tzinfo=UTC)
     drain(InvoiceClosing(db), now)
-    # Fails: the December invoice keeps the period December 1 to January 1, which is no
-    # longer one of acme's periods, and is finalized at December 15's close (numbered as if
-    # its period ended then); its charge's hash-chained entry names the vanished period.
+    # The change takes effect from December's start (the period holding acme's last entry):
+    # December keeps its bounds, January is the short one, up to the 15th.
     check_billing(db, final_time=now)
+    periods = [
+        (p.start.day, p.end.month, p.end.day) for p, _ in Invoices(db, Clock(now)).periods("acme")
+    ]
+    assert periods[-4:] == [(1, 1, 1), (1, 1, 15), (15, 2, 15), (15, 3, 15)]

@@ -20,7 +20,7 @@ from earnest.store.customers import (
     list_customers,
     update_customer,
 )
-from earnest.store.invoices import change_billing_day
+from earnest.store.invoices import billing_day_floor, change_billing_day
 
 __all__ = ["Customer", "Customers", "UnknownCustomer"]
 
@@ -59,7 +59,12 @@ class Customers:
             if before is None:  # its first period follows its billing day at creation
                 insert_customer(tx, ident, now, changes.get("billing_day", 1))
             elif changes.get("billing_day", before.billing_day) != before.billing_day:
-                change_billing_day(tx, ident, now, changes["billing_day"])
+                # SPEC 6: a change never moves the period in progress. Its clock may be behind
+                # a commit of another process (or read before this lock): it is then in force
+                # from the period it would otherwise redefine under entries already in it.
+                floor = billing_day_floor(tx, ident)
+                since = now if floor is None else max(now, floor)
+                change_billing_day(tx, ident, since, changes["billing_day"])
             if changes:
                 update_customer(tx, ident, changes)
             after = get_customer(tx, ident)

@@ -124,6 +124,20 @@ def start_billing(tx: Tx, customers: Mapping[str, tuple[datetime, int]]) -> None
     tx.executemany("UPDATE customers SET open_start = ?, open_end = ? WHERE id = ?", rows)
 
 
+def billing_day_floor(tx: Tx, customer: str) -> datetime | None:
+    """The earliest moment a billing-day change of ``customer`` may take effect without
+    moving a period that is closed or already holds a ledger entry: the start of the later
+    of its first open period and its last period with an invoice."""
+    row = tx.one(
+        "SELECT c.open_start, (SELECT MAX(i.period_start) FROM invoices i"
+        " WHERE i.customer = c.id) FROM customers c WHERE c.id = ?",
+        (customer,),
+    )
+    if row is None or row[0] is None:
+        return None
+    return from_us(max(int(row[0]), int(row[1] or 0)))
+
+
 def change_billing_day(tx: Tx, customer: str, since: datetime, day: int) -> None:
     tx.execute(
         "INSERT INTO billing_days (customer, since, billing_day) VALUES (?, ?, ?)",
