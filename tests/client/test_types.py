@@ -3,13 +3,14 @@ hold their field names to the schemas the OpenAPI document is built from."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
 import pytest
 
 from earnest.api import schemas
 from earnest.client import _types as types
+from earnest.service.webhooks import EVENT_TYPES
 
 PAIRS: list[tuple[Any, type[msgspec.Struct]]] = [
     (types.Price, schemas.Price),
@@ -34,6 +35,11 @@ PAIRS: list[tuple[Any, type[msgspec.Struct]]] = [
     (types.AuditItem, schemas.AuditItem),
     (types.Dispute, schemas.Dispute),
     (types.Settings, schemas.Settings),
+    (types.Webhook, schemas.Webhook),
+    (types.NewWebhook, schemas.NewWebhook),
+    (types.WebhookChanges, schemas.WebhookUpdate),
+    (types.DeliveryTry, schemas.DeliveryTry),
+    (types.Delivery, schemas.Delivery),
 ]
 
 
@@ -44,3 +50,8 @@ def test_client_types_name_the_fields_the_server_answers_with(
     named = client.__required_keys__ | client.__optional_keys__
     tag = server.__struct_config__.tag_field  # a tagged union's member: its tag is a field
     assert named == set(server.__struct_fields__) | ({tag} if tag else set())
+
+
+def test_the_event_types_are_the_servers() -> None:
+    assert set(get_args(types.EventType)) == set(EVENT_TYPES)
+    assert set(get_args(schemas.EventType)) == set(EVENT_TYPES)

@@ -1,5 +1,6 @@
 """Earnest's Python SDK: send signals, open and read outcomes, manage contracts, read the
-ledger and invoices (JSON, CSV, PDF, audit), open and resolve disputes, change settings.
+ledger and invoices (JSON, CSV, PDF, audit), open and resolve disputes, change settings,
+manage webhook endpoints and their deliveries.
 
 ::
 
@@ -40,12 +41,16 @@ from earnest.client._types import (
     Contract,
     ContractCheck,
     CreditLine,
+    Delivery,
+    DeliveryTry,
     Dispute,
+    EventType,
     HistoryEntry,
     Invoice,
     InvoiceSummary,
     LedgerEntry,
     LedgerRecord,
+    NewWebhook,
     OpenResult,
     Outcome,
     Period,
@@ -53,6 +58,8 @@ from earnest.client._types import (
     Signal,
     SignalResult,
     Value,
+    Webhook,
+    WebhookChanges,
 )
 
 __all__ = [
@@ -70,13 +77,17 @@ __all__ = [
     "Contract",
     "ContractCheck",
     "CreditLine",
+    "Delivery",
+    "DeliveryTry",
     "Dispute",
     "EarnestError",
+    "EventType",
     "HistoryEntry",
     "Invoice",
     "InvoiceSummary",
     "LedgerEntry",
     "LedgerRecord",
+    "NewWebhook",
     "NotFoundError",
     "OpenResult",
     "Outcome",
@@ -90,5 +101,7 @@ __all__ = [
     "TransportError",
     "ValidationError",
     "Value",
+    "Webhook",
+    "WebhookChanges",
     "uuid7",
 ]

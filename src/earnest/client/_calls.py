@@ -45,6 +45,9 @@ class Call:
     content: bytes | None = None
     content_type: str | None = None
     accept: str | None = None  # a file's media type; JSON otherwise (the client's default)
+    # Not idempotent, and what it answers is shown once (a new secret): resent only when the
+    # request never reached the server, never once the server may have acted on it.
+    once: bool = False
 
     @property
     def headers(self) -> dict[str, str]:
@@ -71,8 +74,10 @@ def decode(content: bytes) -> Any:
     return _DECODER.decode(content) if content.strip() else None
 
 
-def _json_call(method: str, path: str, body: Any, params: dict[str, str] | None = None) -> Call:
-    return Call(method, path, params or {}, encode(body), JSON)
+def _json_call(
+    method: str, path: str, body: Any, params: dict[str, str] | None = None, *, once: bool = False
+) -> Call:
+    return Call(method, path, params or {}, encode(body), JSON, once=once)
 
 
 def _moment(at: datetime | str) -> str | datetime:
@@ -251,6 +256,69 @@ def put_settings_call(changes: Mapping[str, str | None]) -> Call:
     return _json_call("PUT", "/v1/settings", dict(changes))
 
 
+# Webhooks ---------------------------------------------------------------------------------
+
+
+def _webhook_path(ident: str, *rest: str) -> str:
+    return "/".join(["/v1/webhooks", segment(ident), *rest])
+
+
+def add_webhook_call(
+    url: str, events: Iterable[str] | None, description: str | None, enabled: bool
+) -> Call:
+    """Left out when None: every event type, no description."""
+    body: dict[str, Any] = {"url": url, "enabled": enabled}
+    if events is not None:
+        if isinstance(events, str):
+            raise TypeError("events is a list of event types, not one string")
+        body["events"] = list(events)
+    if description is not None:
+        body["description"] = description
+    return _json_call("POST", "/v1/webhooks", body, once=True)
+
+
+def webhooks_call() -> Call:
+    return Call("GET", "/v1/webhooks")
+
+
+def webhook_call(ident: str) -> Call:
+    return Call("GET", _webhook_path(ident))
+
+
+def update_webhook_call(ident: str, changes: Mapping[str, Any]) -> Call:
+    """Only the fields given; None is sent as null (every event type; no description)."""
+    body = dict(changes)
+    if body.get("events") is not None:
+        if isinstance(body["events"], str):
+            raise TypeError("events is a list of event types, not one string")
+        body["events"] = list(body["events"])
+    return _json_call("PATCH", _webhook_path(ident), body)
+
+
+def remove_webhook_call(ident: str) -> Call:
+    return Call("DELETE", _webhook_path(ident))
+
+
+def rotate_secret_call(ident: str) -> Call:
+    return Call("POST", _webhook_path(ident, "rotate-secret"), once=True)
+
+
+def deliveries_call(ident: str, limit: int | None, cursor: str | None) -> Call:
+    return Call("GET", _webhook_path(ident, "deliveries"), _paged({}, limit, cursor))
+
+
+def retry_delivery_call(ident: str, delivery: int) -> Call:
+    if isinstance(delivery, bool) or not isinstance(delivery, int):
+        raise TypeError("delivery is a delivery's id, an int")
+    return Call("POST", _webhook_path(ident, "deliveries", str(delivery), "retry"))
+
+
+def no_content(response: httpx.Response) -> None:
+    """A 2xx answer without a body; raises :class:`APIError` otherwise."""
+    if not response.is_success:
+        raise api_error(response)
+
+
 # Answers ----------------------------------------------------------------------------------
 
 
@@ -295,12 +363,18 @@ def api_error(response: httpx.Response) -> APIError:
 # Retries ----------------------------------------------------------------------------------
 
 
-def should_retry_status(status: int) -> bool:
+def should_retry_status(status: int, once: bool = False) -> bool:
+    """5xx and 429; for a ``once`` call only 429 (refused before anything was done)."""
+    if once:
+        return status in RETRY_STATUSES
     return status >= 500 or status in RETRY_STATUSES
 
 
-def should_retry_error(error: httpx.TransportError) -> bool:
-    """Connection and timeout failures; not a URL or proxy the client could never use."""
+def should_retry_error(error: httpx.TransportError, once: bool = False) -> bool:
+    """Connection and timeout failures; not a URL or proxy the client could never use. A
+    ``once`` call only when the connection was never made (the request never left)."""
+    if once:
+        return isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
     return not isinstance(error, httpx.UnsupportedProtocol | httpx.ProxyError)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, Unpack, cast
 
 import httpx
 
@@ -20,16 +20,21 @@ from earnest.client._types import (
     BillingPeriod,
     Contract,
     ContractCheck,
+    Delivery,
     Dispute,
+    EventType,
     HistoryEntry,
     Invoice,
     InvoiceSummary,
     LedgerRecord,
+    NewWebhook,
     OpenResult,
     Outcome,
     Settings,
     SignalResult,
     Value,
+    Webhook,
+    WebhookChanges,
 )
 
 
@@ -39,7 +44,9 @@ class Client:
     Every call is retried on connection errors, timeouts, 5xx and 429 (after ``Retry-After``
     when given), with exponential backoff and full jitter, at most ``max_retries`` times; other
     4xx answers are raised at once. Retries are safe: each signal carries an ``id`` fixed before
-    the first attempt, and the other writes are idempotent by nature.
+    the first attempt, and the other writes are idempotent by nature, except two that answer a
+    secret once (:meth:`add_webhook`, :meth:`rotate_webhook_secret`): those are resent only
+    when the connection was never made, or after a 429.
     """
 
     def __init__(
@@ -90,12 +97,12 @@ class Client:
                     headers=call.headers,
                 )
             except httpx.TransportError as error:
-                if attempt >= self.max_retries or not calls.should_retry_error(error):
+                if attempt >= self.max_retries or not calls.should_retry_error(error, call.once):
                     raise TransportError(f"{call.method} {call.path}: {error!r}") from error
                 pause = calls.backoff_s(attempt, self.backoff_s)
             else:
                 if attempt >= self.max_retries or not calls.should_retry_status(
-                    response.status_code
+                    response.status_code, call.once
                 ):
                     return response
                 pause = calls.backoff_s(
@@ -291,3 +298,50 @@ class Client:
         """Change the settings named (``seller_name="..."``, ``invoice_grace="1h"``); None
         restores an optional one's default. Answers all of them."""
         return cast(Settings, self._call(calls.put_settings_call(changes)))
+
+    # Webhooks -----------------------------------------------------------------------------
+
+    def add_webhook(
+        self,
+        url: str,
+        *,
+        events: Iterable[EventType] | None = None,
+        description: str | None = None,
+        enabled: bool = True,
+    ) -> NewWebhook:
+        """Add an endpoint (an admin key); ``events`` None: every type. Its ``secret`` is in
+        this answer only. Not resent once the request may have reached the server (a second
+        endpoint): after a ``TransportError`` or ``ServerError``, look at :meth:`webhooks`."""
+        call = calls.add_webhook_call(url, events, description, enabled)
+        return cast(NewWebhook, self._call(call))
+
+    def webhooks(self) -> list[Webhook]:
+        """Every endpoint, oldest first (one answer, not paginated)."""
+        return cast(list[Webhook], self._call(calls.webhooks_call())["items"])
+
+    def webhook(self, id: str) -> Webhook:
+        return cast(Webhook, self._call(calls.webhook_call(id)))
+
+    def update_webhook(self, id: str, **changes: Unpack[WebhookChanges]) -> Webhook:
+        """Change the fields named (``enabled=False``, ``events=["charge.booked"]``, ...)."""
+        return cast(Webhook, self._call(calls.update_webhook_call(id, changes)))
+
+    def remove_webhook(self, id: str) -> None:
+        """It gets no new event and its pending deliveries stop. A retry after a lost answer
+        is refused with ``unknown_webhook`` (a ``NotFoundError``): it is gone already."""
+        calls.no_content(self._send(calls.remove_webhook_call(id)))
+
+    def rotate_webhook_secret(self, id: str) -> NewWebhook:
+        """A new ``secret``, in this answer only; the previous one signs too for 24 hours.
+        Resent only when the connection was never made (a second rotation would end the
+        first one's overlap at once)."""
+        return cast(NewWebhook, self._call(calls.rotate_secret_call(id)))
+
+    def deliveries(self, id: str, *, limit: int | None = None) -> Iterator[Delivery]:
+        """The endpoint's deliveries, newest first, each with every try, page by page."""
+        yield from self._pages(lambda cursor: calls.deliveries_call(id, limit, cursor))
+
+    def retry_delivery(self, id: str, delivery: int) -> Delivery:
+        """Send a failed (or pending) delivery again now; answers it, pending. A delivered
+        one is refused with ``not_retryable`` (a ``ConflictError``)."""
+        return cast(Delivery, self._call(calls.retry_delivery_call(id, delivery)))

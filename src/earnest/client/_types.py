@@ -260,3 +260,78 @@ class Settings(TypedDict):
     invoice_prefix: str
     invoice_grace: str
     public_base_url: str | None
+
+
+# Webhooks ---------------------------------------------------------------------------------
+
+#: The event types an endpoint may want (SPEC section 10).
+EventType = Literal[
+    "outcome.in_review",
+    "outcome.confirmed",
+    "outcome.cancelled",
+    "outcome.contested",
+    "charge.booked",
+    "credit.booked",
+    "dispute.opened",
+    "dispute.resolved",
+    "invoice.finalized",
+]
+
+
+class Webhook(TypedDict):
+    """A webhook endpoint, never with its secret. ``events`` None: every type;
+    ``disabled_reason``: why Earnest disabled it (a 410 answer); ``previous_secret_until``:
+    after a rotation, the previous secret signs too until then."""
+
+    id: str
+    url: str
+    events: list[EventType] | None
+    description: str | None
+    enabled: bool
+    disabled_reason: str | None
+    previous_secret_until: str | None
+    created_at: str
+
+
+class NewWebhook(Webhook):
+    """An endpoint just added, or its secret just rotated: ``secret`` (``whsec_...``) is
+    shown this once, never again."""
+
+    secret: str
+
+
+class WebhookChanges(TypedDict, total=False):
+    """What :meth:`Client.update_webhook` may change; a field left out stays as it is,
+    ``events=None`` sends every type, ``description=None`` clears it, ``enabled=True``
+    resumes an endpoint a 410 disabled."""
+
+    url: str
+    events: list[EventType] | None
+    description: str | None
+    enabled: bool
+
+
+class DeliveryTry(TypedDict):
+    """One attempt: ``status`` None when no answer came (``error`` says why); ``response``
+    the answer's first 500 characters."""
+
+    at: str
+    status: int | None
+    duration_ms: int
+    error: str | None
+    response: str | None
+
+
+class Delivery(TypedDict):
+    """One event for one endpoint; ``event_id`` is the ``webhook-id`` header, ``next_at``
+    the next try while ``pending``; ``failed`` once every scheduled try failed."""
+
+    id: int
+    event_id: str
+    event_type: EventType
+    state: Literal["pending", "delivered", "failed"]
+    attempts: int
+    next_at: str | None
+    created_at: str
+    finished_at: str | None
+    tries: list[DeliveryTry]
