@@ -29,7 +29,11 @@ DEFAULT_DATABASE = "./earnest.db"
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "serve": ("earnest.cli.processes", "serve", "Run the API and scheduler until stopped."),
     "worker": ("earnest.cli.processes", "worker", "Run the scheduler without HTTP."),
-    "demo": ("earnest.cli.demo", "demo", "Serve a fresh demo database: past invoices, live traffic."),
+    "demo": (
+        "earnest.cli.demo",
+        "demo",
+        "Serve a fresh demo database: past invoices, live traffic.",
+    ),
     "signal": ("earnest.cli.processes", "signal_command", "Send one signal."),
     "contracts": ("earnest.cli.contracts", "contracts", "Manage contracts from files."),
     "keys": ("earnest.cli.keys", "keys", "Manage API keys."),
@@ -40,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "invoices": ("earnest.cli.billing", "invoices", "List, show, print and export invoices."),
     "disputes": ("earnest.cli.billing", "disputes", "Open, resolve and list disputes."),
     "settings": ("earnest.cli.billing", "settings", "Show and change the billing settings."),
+    "webhooks": ("earnest.cli.webhooks", "webhooks", "Manage webhook endpoints and deliveries."),
 }
 
 
