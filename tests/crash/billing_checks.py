@@ -20,7 +20,8 @@ the product's read paths, which it would otherwise only be agreeing with):
 - each customer's open period is one of its periods, not due at ``final_time`` (its end plus
   the grace is later); every invoice before it is finalized, every one from it on a draft;
 - disputes: at most one open per outcome, ``contested`` exactly while one is open; a credit
-  resolution names its credit ledger row and amount; no outcome credited beyond its charge.
+  resolution names its credit ledger row and amount; no outcome credited beyond its charge;
+- and the product's own verifiers agree: ``audit verify`` and ``replay --verify``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from earnest.service.settings import settings_of
 from earnest.store import Database
 from earnest.store.codec import from_us, loads, money_value, to_us
 from earnest.store.invoices import billing_of, get_invoice, invoice_id, price_key
+from tests.crash.checks import product_verifiers
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -82,11 +84,16 @@ def _periods_until(days: BillingDays, end: datetime) -> set[Period]:
 
 
 def check_billing(
-    db: Database, *, final_time: datetime | None, constant_grace: bool = True
+    db: Database,
+    *,
+    final_time: datetime | None,
+    constant_grace: bool = True,
+    verifiers: bool = True,
 ) -> BillingReport:
     """Assert every billing invariant; ``final_time``: when everything due was closed (None:
     not checked); ``constant_grace``: the grace never changed, so each invoice was finalized
-    at its period's end plus the grace of now."""
+    at its period's end plus the grace of now; ``verifiers``: also run ``audit verify`` and
+    ``replay --verify`` (:func:`tests.crash.checks.check_store` runs them too)."""
     report = BillingReport()
     with db.read() as tx:
         settings = settings_of(tx)
@@ -312,4 +319,6 @@ def check_billing(
             assert _money(charge) == charged[number], f"{what}: charged"
             assert total <= charged[number], f"{what} credited {total} > its charge"
         assert (money_value(credit) or Decimal(0)) == total, f"{what}: credited"
+    if verifiers:
+        product_verifiers(db)
     return report

@@ -124,14 +124,14 @@ def test_concurrent_closers_finalize_each_invoice_once(pg_url: str, tmp_path: Pa
     started = time.monotonic()
     acked, intents = run_workers(pg_url, tmp_path)
     workers_s = time.monotonic() - started
-    mixed = check_billing(db, final_time=None)  # a slower worker may still owe a closing
+    mixed = check_billing(db, final_time=None, verifiers=False)  # a slower worker may owe a closing
     bulk = book_without_closing(db)
     booked_s = time.monotonic() - started
     did = race_closers(pg_url, db, tmp_path)
     closers_s = time.monotonic() - started
     final = latest_time(db)
     report = check_store(db, acked=acked + bulk, intents=intents + bulk, final_time=final)
-    billing = check_billing(db, final_time=final)
+    billing = check_billing(db, final_time=final, verifiers=False)  # check_store ran them
     db.close()
     print(f"workers {workers_s:.1f} s, booked {booked_s:.1f} s, closers {closers_s:.1f} s")
     print(

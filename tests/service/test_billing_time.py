@@ -256,3 +256,27 @@ def test_a_billing_day_change_stamped_before_a_later_booking_leaves_its_period(
         (p.start.day, p.end.month, p.end.day) for p, _ in Invoices(db, Clock(now)).periods("acme")
     ]
     assert periods[-4:] == [(1, 1, 1), (1, 1, 15), (15, 2, 15), (15, 3, 15)]
+
+
+def test_a_billing_day_change_stamped_before_the_previous_change_follows_it(
+    db: Database,
+) -> None:
+    start(db)
+    Customers(db, Clock(NOV + timedelta(days=10))).put("acme", {"billing_day": 15}, actor="cli")
+    # A second change whose clock is a minute behind the first's (another process, or the
+    # wall clock stepped back): it must not go before it in the history.
+    behind = Clock(NOV + timedelta(days=10) - timedelta(minutes=1))
+    Customers(db, behind).put("acme", {"billing_day": 20}, actor="cli")
+    send(db, "charged", NOV + timedelta(days=11))
+    Customers(db, Clock(NOV)).put("bolt", {}, actor="cli")  # closes with acme, same end
+    now = END + GRACE
+    drain(OutcomeDeadlines(db), now)
+    assert InvoiceClosing(db).fire_due(now) == 2  # acme's and bolt's November
+    # The last change counts (SPEC 6): December 1 to December 20, then month to month.
+    periods = [(p.start, p.end) for p, _ in Invoices(db, Clock(now)).periods("acme")]
+    assert periods[:3] == [
+        (NOV, END),
+        (END, datetime(2026, 12, 20, tzinfo=UTC)),
+        (datetime(2026, 12, 20, tzinfo=UTC), datetime(2027, 1, 20, tzinfo=UTC)),
+    ]
+    check_billing(db, final_time=now)
