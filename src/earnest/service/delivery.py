@@ -5,7 +5,10 @@ in one write transaction, the due deliveries this process has room for (``claime
 marks them; a crashed sender's claim expires after :data:`CLAIM_S`), and hands them to a
 :class:`Sender`: one event loop thread posting with ``httpx``, so a slow or dead endpoint
 holds a coroutine, not a thread. The request happens outside any transaction; only its
-recorded attempt goes back through ``writes`` (the process's writer).
+recorded attempt goes back through ``writes`` (the process's writer). That transaction also
+claims what the attempt's end makes claimable (the outcome's next event, the slot it frees),
+sent at once: an endpoint gets requests as fast as it answers them, up to the bounds, not as
+fast as the scheduler looks.
 
 Bounds: at most :data:`PER_ENDPOINT` requests in flight per endpoint and :data:`CAPACITY` in
 all, so a slow endpoint never delays another, nor ingest (which never waits on delivery).
@@ -33,7 +36,7 @@ from earnest.clock import Clock, utc_now
 from earnest.service.activity import SYSTEM, append_activity
 from earnest.service.secrets import SecretKeyMissing, unseal
 from earnest.service.signing import headers
-from earnest.store import Database
+from earnest.store import Database, Tx
 from earnest.store.webhooks import (
     Claimed,
     claim,
@@ -95,10 +98,15 @@ class Sender:
         self._ready = threading.Event()
         self.finished = threading.Condition(self._lock)
         self.on_done: Callable[[], None] = lambda: None
+        # What an attempt's end makes claimable, claimed in the transaction recording it
+        # (set by WebhookDelivery; given that transaction and the delivery that ends).
+        self.refill: Callable[[Tx, Claimed], list[Claimed]] = lambda tx, done: []
+        self._closing = False  # claim nothing more: let what is in flight end
 
     def start(self) -> None:
         if self._thread is not None:
             return
+        self._closing = False
         self._thread = threading.Thread(target=self._run, name="earnest-webhooks", daemon=True)
         self._thread.start()
         self._ready.wait()
@@ -206,6 +214,7 @@ class Sender:
         excerpt: str | None,
     ) -> None:
         attempts = claimed.attempts + 1
+        more: list[Claimed] = []
         with self.db.write() as tx:
             if status is not None and 200 <= status < 300:
                 state, next_at = "delivered", None
@@ -230,6 +239,13 @@ class Sender:
                 tx, claimed.id, at=at, status=status, duration_ms=duration_ms, error=error,
                 response=excerpt, state=state, next_at=next_at,
             )  # fmt: skip
+            # The outcome's next event, and the slot this attempt frees, are claimed now and
+            # sent after the commit: not at the scheduler's next look, which would hold an
+            # endpoint to PER_ENDPOINT requests per IDLE_S however fast it answers.
+            if not self._closing:
+                more = self.refill(tx, claimed)
+        for next_one in more:
+            self.submit(next_one)
 
     def wait_idle(self, timeout_s: float = 30.0) -> bool:
         """Wait until nothing is in flight (tests, and a clean stop)."""
@@ -244,6 +260,7 @@ class Sender:
 
     def close(self, timeout_s: float = TIMEOUT_S + 5) -> None:
         """Let the requests in flight finish (their claims would expire otherwise), then stop."""
+        self._closing = True
         if self._thread is None or self._loop is None:
             return
         self.wait_idle(timeout_s)
@@ -266,9 +283,21 @@ class WebhookDelivery:
         self.clock = clock
         self._idle_until: datetime | None = None
         sender.on_done = self._woken
+        sender.refill = self._refill
 
     def _woken(self) -> None:
         self._idle_until = None  # room freed, or an outcome's next event unblocked
+
+    def _refill(self, tx: Tx, done: Claimed) -> list[Claimed]:
+        """Claim, in the transaction recording ``done``'s attempt, what its end makes
+        claimable, counting ``done`` as no longer in flight."""
+        busy = self.sender.busy_now()
+        busy[done.endpoint_id] -= 1
+        now = self.clock()
+        return claim(
+            tx, now, until=now + timedelta(seconds=CLAIM_S), limit=self.sender.room() + 1,
+            busy=busy, per_endpoint=PER_ENDPOINT,
+        )  # fmt: skip
 
     def next_due(self) -> datetime | None:
         if self.sender.room() <= 0:
