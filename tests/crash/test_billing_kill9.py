@@ -214,5 +214,6 @@ def test_kill9_while_closing_periods_sqlite(tmp_path: Path) -> None:
     crash_and_check(str(tmp_path / "earnest.db"), tmp_path)
 
 
-def test_kill9_while_closing_periods_postgresql(pg_url: str, tmp_path: Path) -> None:
-    crash_and_check(pg_url, tmp_path)
+def test_kill9_while_closing_periods_postgresql(pg_icu_url: str, tmp_path: Path) -> None:
+    """On a database whose default collation is not byte order (tests/crash/conftest.py)."""
+    crash_and_check(pg_icu_url, tmp_path)
