@@ -12,7 +12,8 @@ the product's read paths, which it would otherwise only be agreeing with):
   its charge lines the count of its charges per (contract, version, unit price);
 - finalized ⇔ number, sequence, hash and finalization time set; the sequences are exactly
   ``1..n`` and ``counters.invoice_number == n``; in sequence order the keys (period end,
-  customer as UTF-8 bytes, currency) strictly increase; each number is ``{prefix}-{n:06}``;
+  customer as UTF-8 bytes, currency) strictly increase; each number is ``{prefix}-{n:06}``
+  with a prefix that was set at some time (a change of prefix does not restart ``n``);
 - every finalized invoice has exactly one ``invoice.finalized`` activity entry, at its
   finalization time, naming its number, whose hash is the invoice's stored hash and the hash
   of the invoice as it reads now (:func:`earnest.service.invoices.invoice_hash`); no draft has
@@ -36,7 +37,7 @@ from typing import Any
 from earnest.billing import BillingDays, Period
 from earnest.billing.periods import midnight
 from earnest.service.invoices import invoice_hash, load_invoice
-from earnest.service.settings import settings_of
+from earnest.service.settings import DEFAULTS, settings_of
 from earnest.store import Database
 from earnest.store.codec import from_us, loads, money_value, to_us
 from earnest.store.invoices import billing_of, get_invoice, invoice_id, price_key
@@ -128,6 +129,10 @@ def check_billing(
         finalizations = tx.query(
             "SELECT seq, at, subject, after FROM activity WHERE action = 'invoice.finalized'"
         )
+        prefixes = {DEFAULTS.invoice_prefix} | {
+            loads(after).get("invoice_prefix")
+            for (after,) in tx.query("SELECT after FROM activity WHERE action = 'settings.updated'")
+        }
         recomputed = {}
         for ident, row in invoices.items():
             if row[5] == "finalized":
@@ -240,8 +245,9 @@ def check_billing(
             )
             continue
         assert None not in (number, sequence, finalized_at, digest), f"invoice {ident}: {row}"
-        assert str(number) == f"{settings.invoice_prefix}-{int(sequence):06d}", (
-            f"invoice {ident}: number {number} for sequence {sequence}"
+        prefix, _, digits = str(number).rpartition("-")
+        assert (prefix in prefixes, digits) == (True, f"{int(sequence):06d}"), (
+            f"invoice {ident}: number {number} for sequence {sequence}, prefixes {prefixes}"
         )
         end = from_us(int(row[4]))
         assert from_us(int(finalized_at)) >= end, f"invoice {ident} finalized before its end"

@@ -16,7 +16,8 @@ changes its billing day). Each round, at its virtual ``now``:
   with ``moved_from``; and sends a few signals received before the latest closed period end
   (they waited behind the finalization), whose charges may land in a closed period;
 - opens disputes on confirmed outcomes and resolves open ones (reject; credit in full; credit
-  part, sometimes more than is left, which must be refused);
+  part, sometimes more than is left, which must be refused); now and then changes the
+  invoice prefix;
 - fires due deadlines and closes due periods (``InvoiceClosing.fire_due`` with a random batch
   size, looped until nothing is due; or :func:`earnest.service.due.drain` per source, as the
   scheduler's catch-up does), in a random order.
@@ -238,7 +239,7 @@ class Worker:
         assert len(accepted) == len(batch), [r for r in results if r.status != "accepted"]
         append_line(self.logfile, [ident for ident in accepted if ident is not None], sync=True)
         work = [self.settle_by_hand, self.settle_late, self.straggle]
-        work += [self.dispute, self.resolve, self.change_billing_day]
+        work += [self.dispute, self.resolve, self.change_billing_day, self.change_prefix]
         work += [self.fire_deadlines, self.close_periods]
         rng.shuffle(work)
         for job in work:
@@ -354,6 +355,13 @@ class Worker:
         if rows:
             [ident] = self.rng.choice(rows)
             self.customers.put(ident, {"billing_day": self.rng.randint(1, 28)}, actor="cli")
+
+    def change_prefix(self) -> None:
+        """Now and then another invoice prefix: the numbers go on (SPEC 6)."""
+        if self.rng.random() < 0.95:
+            return
+        prefix = self.rng.choice(("EARN", "INV", "acme-2026"))
+        Settings(self.db, lambda: self.now).put({"invoice_prefix": prefix}, actor="cli")
 
     def fire_deadlines(self) -> None:
         catch_up(self.db, self.now, limit=self.rng.choice((2, 1000)))
