@@ -319,10 +319,16 @@ class ActivityEntry(Struct):
         str,
         Meta(
             description="contract.saved, contract.archived, customer.created,"
-            " customer.updated, key.created or key.revoked"
+            " customer.updated, key.created, key.revoked, settings.updated,"
+            " invoice.finalized, webhook.created, webhook.updated, webhook.deleted,"
+            " webhook.secret_rotated (never a secret), webhook.delivery_retried,"
+            " webhook.disabled (by a 410, actor system), ..."
         ),
     ]
-    subject: Annotated[str, Meta(description="the contract key, customer id or key id")]
+    subject: Annotated[
+        str,
+        Meta(description="the contract key, customer id, key id, invoice id or webhook id"),
+    ]
     before: Annotated[dict[str, Any] | None, Meta(description="null when created")]
     after: dict[str, Any] | None
     hash: Annotated[str, Meta(description="SHA-256 over the previous entry's hash and this")]
