@@ -94,7 +94,7 @@ BREAKS = {
     ),
     "a row outside its period": (
         "outside its invoice's period",
-        "UPDATE ledger SET booked_at = booked_at - 40 * 86400000000"
+        "UPDATE ledger SET booked_at = booked_at + 40 * 86400000000"
         " WHERE id = (SELECT MIN(id) FROM ledger)",
     ),
     "an invoice changed after finalization": (
