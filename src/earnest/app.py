@@ -29,9 +29,11 @@ from earnest.service.keys import Keys
 from earnest.service.lanes import Readers
 from earnest.service.ledger import Ledger
 from earnest.service.outcomes import Outcomes
+from earnest.service.overview import Overview
 from earnest.service.scheduler import POLL_S, DueWork, Scheduler
 from earnest.service.settings import Settings
 from earnest.service.signals import Signals
+from earnest.service.users import Users
 from earnest.service.webhooks import Webhooks
 from earnest.service.writer import Writer
 from earnest.store import Database, redact
@@ -60,6 +62,8 @@ class Earnest:
         self.webhooks = Webhooks(db, clock)
         self._sender: Sender | None = None
         self.ledger = Ledger(db)
+        self.users = Users(db, clock)
+        self.overview = Overview(db)
 
     @property
     def database_name(self) -> str:

@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "invoices": ("earnest.cli.billing", "invoices", "List, show, print and export invoices."),
     "disputes": ("earnest.cli.billing", "disputes", "Open, resolve and list disputes."),
     "settings": ("earnest.cli.billing", "settings", "Show and change the billing settings."),
+    "users": ("earnest.cli.users", "users", "Manage dashboard users."),
     "webhooks": ("earnest.cli.webhooks", "webhooks", "Manage webhook endpoints and deliveries."),
 }
 
