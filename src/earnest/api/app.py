@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from litestar import Litestar
+from collections.abc import Sequence
+
+from litestar import Litestar, Router
 from litestar.datastructures import State
 
 from earnest.api import (
@@ -25,8 +27,10 @@ from earnest.api.health import healthz, openapi
 from earnest.app import Earnest
 
 
-def create_app(earnest: Earnest) -> Litestar:
-    """The API over ``earnest`` (its clock gives each request's engine time)."""
+def create_app(earnest: Earnest, *, mount: Sequence[Router] = ()) -> Litestar:
+    """The API over ``earnest`` (its clock gives each request's engine time). ``mount``: more
+    routers served beside it, with their own hooks and errors (``earnest serve`` mounts the
+    dashboard at ``/``)."""
     return Litestar(
         route_handlers=[
             healthz,
@@ -42,6 +46,7 @@ def create_app(earnest: Earnest) -> Litestar:
             disputes.router,
             settings.router,
             webhooks.router,
+            *mount,
         ],
         before_request=authorize,
         exception_handlers={Exception: handle_exception},

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
+from litestar import Router
 
 from earnest.api.app import create_app
 from earnest.app import Earnest
@@ -87,8 +88,10 @@ def serve_http(
     stop: threading.Event,
     *,
     sock: socket.socket | None = None,
+    mount: Sequence[Router] = (),
 ) -> None:
     """Serve until ``stop`` is set; requests in flight finish before it returns. ``sock``,
-    when given, is already bound (by :func:`bind`) to ``host:port``."""
-    server = _Server(uvicorn_config(create_app(earnest), host, port), stop)
+    when given, is already bound (by :func:`bind`) to ``host:port``; ``mount`` are routers
+    served beside the API (:func:`~earnest.api.app.create_app`)."""
+    server = _Server(uvicorn_config(create_app(earnest, mount=mount), host, port), stop)
     server.run(sockets=None if sock is None else [sock])

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import click
+from litestar import Router
 
 from earnest.api.server import bind, serve_http
 from earnest.app import Earnest
@@ -20,6 +22,7 @@ from earnest.errors import EarnestError
 from earnest.jsonio import MalformedJson, parse_json
 from earnest.service.process import run_process, tune_gc
 from earnest.timefmt import format_time
+from earnest.web import WebConfig, dashboard
 
 
 @click.command("signal")
@@ -124,21 +127,39 @@ def worker(app: Earnest) -> None:
     click.echo("earnest worker: stopped")
 
 
+SECURE_COOKIES_ENV = "EARNEST_SECURE_COOKIES"
+_SECURE = {"auto": None, "true": True, "1": True, "false": False, "0": False}
+
+
+def dashboard_router() -> Router:
+    """The dashboard, its cookies ``Secure`` as ``EARNEST_SECURE_COOKIES`` says: ``true``,
+    ``false``, or ``auto`` (the default: when the request came over https)."""
+    raw = os.environ.get(SECURE_COOKIES_ENV, "auto").strip().lower() or "auto"
+    if raw not in _SECURE:
+        fail(f"{SECURE_COOKIES_ENV} is auto, true or false, not {raw!r}")
+    return dashboard(WebConfig(secure_cookies=_SECURE[raw]))
+
+
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface for the HTTP API.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Interface for the API and dashboard."
+)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @with_app()
 def serve(app: Earnest, host: str, port: int) -> None:
-    """Run the HTTP API and the scheduler in one process until SIGTERM or Ctrl-C."""
+    """Run the HTTP API, the dashboard and the scheduler in one process until SIGTERM or
+    Ctrl-C."""
     log_to_stderr()
+    router = dashboard_router()
     try:
         sock = bind(host, port)
     except EarnestError as error:
         fail(error.message)
     click.echo(
-        f"earnest serve: API on http://{host}:{port}, scheduler on {app.database_name};"
-        " SIGTERM or Ctrl-C stops it"
+        f"earnest serve: API on http://{host}:{port}/v1, dashboard on http://{host}:{port}/,"
+        f" scheduler on {app.database_name}; SIGTERM or Ctrl-C stops it"
     )
     tune_gc()
-    run_process(app.scheduler(), http=functools.partial(serve_http, app, host, port, sock=sock))
+    http = functools.partial(serve_http, app, host, port, sock=sock, mount=[router])
+    run_process(app.scheduler(), http=http)
     click.echo("earnest serve: stopped")

@@ -1,0 +1,37 @@
+"""The dashboard as one Litestar router, mounted at ``/`` beside the API's ``/v1`` by
+``earnest serve`` (``create_app(earnest, mount=[dashboard()])``). It shares the API's
+application object and event loop; its own hook (:func:`~earnest.web.guard.guard`) and error
+pages replace the API's bearer keys and JSON errors on its routes."""
+
+from __future__ import annotations
+
+from litestar import Router
+
+from earnest.web import pages, signin
+from earnest.web.common import WebConfig
+from earnest.web.errors import handle_exception
+from earnest.web.guard import guard
+from earnest.web.static import serve_static
+
+MAX_FORM_BYTES = 256 * 1024  # a form's body: the settings are at most a few KiB
+
+
+def dashboard(config: WebConfig | None = None) -> Router:
+    return Router(
+        "/",
+        route_handlers=[
+            signin.sign_in_page,
+            signin.sign_in,
+            signin.sign_out,
+            pages.overview,
+            pages.activity,
+            pages.settings_page,
+            pages.save_settings,
+            serve_static,
+        ],
+        before_request=guard,
+        exception_handlers={Exception: handle_exception},
+        opt={"web": config or WebConfig()},
+        request_max_body_size=MAX_FORM_BYTES,
+        include_in_schema=False,
+    )

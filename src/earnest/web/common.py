@@ -1,0 +1,143 @@
+"""What every dashboard handler needs: the application, the signed-in session, a page with
+its layout, redirects and the session's cookie."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
+from litestar.response import Response
+
+from earnest.app import Earnest
+from earnest.service.users import CurrentSession
+from earnest.web.render import HEADERS, HTML, render
+
+AnyRequest = Request[Any, Any, Any]
+Connection = ASGIConnection[Any, Any, Any, Any]
+
+SESSION_COOKIE = "earnest_session"
+SIGN_IN_COOKIE = "earnest_sign_in"  # the sign-in form's CSRF token, before any session
+CSRF_FIELD = "csrf_token"
+SIGN_IN = "/sign-in"
+MAX_NEXT = 2_000  # characters of a ?next= path
+
+#: The navigation (SPEC 11), in its order: only pages that exist are listed.
+NAV = (
+    ("overview", "/", "Overview"),
+    ("activity", "/activity", "Activity"),
+    ("settings", "/settings", "Settings"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfig:
+    """How the dashboard is served. ``secure_cookies``: mark cookies ``Secure`` always
+    (True), never (False), or when the request came over https (None; behind a proxy on
+    this machine, uvicorn takes the scheme from ``X-Forwarded-Proto``)."""
+
+    secure_cookies: bool | None = None
+
+
+def earnest(request: Connection) -> Earnest:
+    app: Earnest = request.app.state.earnest
+    return app
+
+
+def config(request: Connection) -> WebConfig:
+    found: WebConfig = request.route_handler.opt.get("web", WebConfig())
+    return found
+
+
+def current(request: Connection) -> CurrentSession | None:
+    """The request's live session (the guard looked it up), or None on a public page."""
+    found: CurrentSession | None = getattr(request.state, "session", None)
+    return found
+
+
+def signed_in(request: Connection) -> CurrentSession:
+    found = current(request)
+    assert found is not None, "the guard lets no signed-out request reach this handler"
+    return found
+
+
+def page(
+    request: Connection,
+    template: str,
+    context: dict[str, Any],
+    *,
+    active: str | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response[str]:
+    """``template`` in the layout: the navigation, who is signed in, the CSRF token."""
+    session = current(request)
+    base = {
+        "session": session,
+        "csrf": session.csrf if session is not None else "",
+        "nav": NAV if session is not None else (),
+        "active": active,
+        "csrf_field": CSRF_FIELD,
+    }
+    body = render(template, {**base, **context})
+    return Response(
+        body, status_code=status, media_type=HTML, headers={**HEADERS, **(headers or {})}
+    )
+
+
+def redirect(location: str, *, status: int = 303) -> Response[str]:
+    """Go to ``location`` (a path of this site); 303 after a form, so the browser GETs it."""
+    return Response("", status_code=status, headers={**HEADERS, "Location": location})
+
+
+def safe_next(value: Any) -> str:
+    """A ``?next=`` to return to after signing in: a path of this site, else ``/``."""
+    if not isinstance(value, str) or not value.startswith("/") or len(value) > MAX_NEXT:
+        return "/"
+    if value.startswith(("//", "/\\")) or not value.isprintable() or value.startswith(SIGN_IN):
+        return "/"
+    return value
+
+
+def sign_in_url(next_path: str | None) -> str:
+    if next_path is None or safe_next(next_path) == "/":
+        return SIGN_IN
+    return f"{SIGN_IN}?next={quote(next_path, safe='/')}"
+
+
+def secure(request: Connection) -> bool:
+    setting = config(request).secure_cookies
+    return request.url.scheme == "https" if setting is None else setting
+
+
+def session_cookie(request: Connection, token: str) -> Cookie:
+    """HttpOnly (no script reads it), SameSite=Lax (no other site's form sends it), kept
+    until the browser closes: the server ends the session at sign-out or when idle."""
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=token,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=secure(request),
+    )
+
+
+def sign_in_cookie(request: Connection, token: str) -> Cookie:
+    return Cookie(
+        key=SIGN_IN_COOKIE,
+        value=token,
+        path=SIGN_IN,
+        httponly=True,
+        samesite="strict",
+        secure=secure(request),
+    )
+
+
+def client_address(request: Connection) -> str:
+    """The address sign-ins are throttled by (a proxy on this machine may forward it)."""
+    client = request.client
+    return client.host if client is not None and client.host else "unknown"
