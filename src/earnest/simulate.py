@@ -27,6 +27,7 @@ from earnest.engine import (
     Credit,
     DeadlineReached,
     Decision,
+    Input,
     Open,
     Outcome,
     Signal,
@@ -110,9 +111,14 @@ def credit_reason(data: Mapping[str, Any]) -> str | None:
 class Simulation:
     """One contract, many outcomes, one virtual clock."""
 
-    def __init__(self, contract: Contract, contract_version: int = 1) -> None:
+    def __init__(
+        self, contract: Contract, contract_version: int = 1, *, trace: bool = False
+    ) -> None:
         self.contract = contract
         self.contract_version = contract_version
+        # With ``trace``: the values of each outcome's last check made before it settled, the
+        # check its decision rests on (a late signal's check changes no decision).
+        self.decisive: dict[str, Mapping[str, Any]] | None = {} if trace else None
         self.clock: datetime | None = None
         self.outcomes: dict[str, Outcome] = {}
         self._seen_ids: dict[str, str] = {}
@@ -121,6 +127,7 @@ class Simulation:
         self.ledger: list[tuple[str, Booking]] = []  # (customer, entry), in booking order
         self.ended: datetime | None = None  # the last signal's or settlement's time
         self._timers: list[tuple[datetime, int, str]] = []
+        self._timer_of: dict[str, datetime] = {}  # the last timer set for each outcome
         self._order = 0
 
     def feed(self, signal: SignalIn) -> None:
@@ -145,13 +152,7 @@ class Simulation:
             if refused is not None:
                 raise refused
             assert signal.customer is not None
-            self.customers.setdefault(signal.customer, now)
-            opened = decide(
-                None,
-                Open(self.contract, self.contract_version, signal.outcome, signal.customer),
-                now,
-            )
-            outcome = self._apply(opened)
+            self.open(signal.outcome, signal.customer, now)
         else:
             mismatch = refuse_customer(signal.outcome, outcome.customer, signal.customer)
             if mismatch is not None:
@@ -159,7 +160,31 @@ class Simulation:
         if signal.id is not None:
             self._seen_ids[signal.id] = signal.fingerprint()
         event = Signal(signal.signal, signal.value, signal.at, signal.id, signal.data)
-        self._apply(decide(outcome, event, now))
+        self.apply(signal.outcome, event, now)
+
+    def open(self, ref: str, customer: str, now: datetime) -> Outcome:
+        """Open outcome ``ref`` for ``customer`` at virtual time max(clock, ``now``), once
+        every timer due by then has fired; an outcome already open stays as it is. No
+        admission rules: :meth:`feed` applies them, a backtest's outcomes were admitted."""
+        self.run_until(now)
+        assert self.clock is not None
+        self.ended = self.clock if self.ended is None else max(self.ended, self.clock)
+        outcome = self.outcomes.get(ref)
+        if outcome is not None:
+            return outcome
+        self.customers.setdefault(customer, self.clock)
+        start = Open(self.contract, self.contract_version, ref, customer)
+        return self._apply(decide(None, start, self.clock))
+
+    def apply(self, ref: str, event: Input, now: datetime) -> Outcome:
+        """Apply ``event`` to the opened outcome ``ref`` at virtual time max(clock, ``now``),
+        once every timer due by then has fired."""
+        self.run_until(now)
+        clock = self.clock
+        assert clock is not None
+        if self.ended is None or clock > self.ended:
+            self.ended = clock
+        return self._apply(decide(self.outcomes[ref], event, clock))
 
     def run_until(self, now: datetime) -> None:
         """Fire, in deadline order, every timer due at or before ``now``; then set the clock."""
@@ -170,7 +195,8 @@ class Simulation:
                 continue  # stale: the outcome moved on since this timer was set
             self._apply(decide(outcome, DeadlineReached(), deadline))
             self.ended = deadline if self.ended is None else max(self.ended, deadline)
-        self.clock = now if self.clock is None else max(self.clock, now)
+        if self.clock is None or now > self.clock:
+            self.clock = now
 
     def finish(self) -> None:
         """Run the clock forward until every outcome has settled."""
@@ -182,11 +208,21 @@ class Simulation:
         """Keep the decided outcome (it carries its charge and credits) and set its timer."""
         outcome = decision.outcome
         self.outcomes[outcome.ref] = outcome
+        if self.decisive is not None:
+            late = False
+            for entry in decision.effects.entries:
+                if entry.kind == "signal":
+                    late = bool(entry.data["late"])
+                elif entry.kind == "check" and not late:
+                    self.decisive[outcome.ref] = entry.data["values"]
         if decision.effects.credits:
             self.credits.setdefault(outcome.ref, []).extend(decision.effects.credits)
         self._book(outcome, decision)
         deadline = decision.effects.deadline
-        if deadline is not None:
+        # A timer already set for this deadline still stands: a decision that keeps the
+        # outcome's deadline (most signals) sets none.
+        if deadline is not None and self._timer_of.get(outcome.ref) != deadline:
+            self._timer_of[outcome.ref] = deadline
             self._order += 1
             heapq.heappush(self._timers, (deadline, self._order, outcome.ref))
         return outcome

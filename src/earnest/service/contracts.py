@@ -3,12 +3,16 @@ recorded in the activity log."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from earnest.backtest import BacktestReport
 from earnest.clock import Clock
 from earnest.contract import Contract, contract_to_dict
 from earnest.rules import UnknownContract
 from earnest.service.activity import append_activity
+from earnest.service.backtest import run_backtest
 from earnest.service.pages import Page, check_limit, page_of
 from earnest.store import Database
 from earnest.store.contracts import (
@@ -101,3 +105,17 @@ class Contracts:
                     after={"archived": True},
                 )
         return stored
+
+    def backtest(
+        self,
+        contract: Contract,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> BacktestReport:
+        """Replay the outcomes of ``contract.key`` opened in ``[since, until)`` (default:
+        the 30 days to now) through ``contract``, from one snapshot, writing nothing
+        (:mod:`earnest.service.backtest`)."""
+        with self.db.read() as tx:
+            return run_backtest(tx, contract, since, until, self.clock, should_stop=should_stop)

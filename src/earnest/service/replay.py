@@ -17,9 +17,7 @@ same snapshot), so memory stays bounded whatever the size of the store.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -29,28 +27,21 @@ from earnest.engine import (
     DeadlineReached,
     Entry,
     IllegalTransition,
-    Input,
     Open,
-    OpenDispute,
     Outcome,
-    ResolveDispute,
-    Scheduled,
-    Settle,
-    Signal,
     decide,
 )
 from earnest.service.invoice_checks import InvoiceDifference, rebuild_differences
+from earnest.service.recorded import SYSTEM, recorded_inputs
 from earnest.store import Database, Tx
-from earnest.store.codec import as_value, dumps, from_us, loads, money_value, to_us
+from earnest.store.codec import dumps, from_us, loads, money_value, to_us
 from earnest.store.contracts import contract_version
 from earnest.store.ledger import LedgerItem, entries_of
 from earnest.store.outcomes import COLUMNS, MONEY, TIMES, columns_of, history_of, rows_after
-from earnest.timefmt import format_time, parse_time
+from earnest.timefmt import format_time
 
 CHUNK = 200
-SYSTEM = "system"  # the engine's actor for what it does itself
 MAX_DIFFERENCES = 1_000  # reported in full; beyond that only counted
-MANUAL = {"manual_confirm": Scheduled.CONFIRM, "manual_cancel": Scheduled.CANCEL}
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,48 +225,13 @@ def _rebuild(tx: Tx, stored: _Stored) -> _Rebuilt:
     decision = decide(None, start, from_us(opened_us))
     entries = list(decision.effects.entries)
     outcome = decision.outcome
-    for event, at in _inputs(stored.history[1:]):
+    for event, at in recorded_inputs(stored.history[1:]):
         decision = decide(outcome, event, at)
         outcome = decision.outcome
         entries.extend(decision.effects.entries)
     final = decide(outcome, DeadlineReached(), from_us(stored.history[-1][1]))
     entries.extend(final.effects.entries)
     return _Rebuilt(final.outcome, entries)
-
-
-def _inputs(history: Sequence[tuple[int, int, str, str]]) -> list[tuple[Input, datetime]]:
-    """The inputs the history records, each with the engine time it was applied at."""
-    inputs: list[tuple[Input, datetime]] = []
-    for _, recorded_at, kind, text in history:
-        if kind == "signal":
-            data = loads(text)
-            signal = Signal(
-                str(data["signal"]),
-                as_value(data.get("value")),
-                parse_time(data["at"]),
-                data.get("id"),
-                data.get("data"),
-            )
-            inputs.append((signal, parse_time(data["received_at"])))
-        elif kind == "dispute":
-            data = loads(text)
-            if data.get("action") == "resolved":
-                amount = data.get("amount") if data.get("resolution") == "credit" else None
-                resolve = ResolveDispute(
-                    data["resolution"], str(data.get("note") or ""), str(data["by"]),
-                    None if amount is None else Decimal(amount),
-                )  # fmt: skip
-                inputs.append((resolve, from_us(recorded_at)))
-            elif data.get("by") != SYSTEM:  # a system dispute is the engine's own output
-                dispute = OpenDispute(str(data["reason"]), str(data["by"]))
-                inputs.append((dispute, from_us(recorded_at)))
-        elif kind == "transition":
-            data = loads(text)
-            decision = MANUAL.get(data.get("reason"))
-            if decision is not None:
-                settle = Settle(decision, str(data.get("note") or ""), data.get("by"))
-                inputs.append((settle, from_us(recorded_at)))
-    return inputs
 
 
 # Comparing ------------------------------------------------------------------------------

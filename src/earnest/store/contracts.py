@@ -82,6 +82,15 @@ def contract_version(tx: Tx, key: str, version: int) -> StoredContract | None:
     return StoredContract(contract, version, fingerprint, bool(archived), from_us(created_at))
 
 
+def version_with(tx: Tx, key: str, fingerprint: str) -> int | None:
+    """The latest version of ``key`` whose content has ``fingerprint``, if any."""
+    row = tx.one(
+        "SELECT MAX(version) FROM contract_versions WHERE key = ? AND fingerprint = ?",
+        (key, fingerprint),
+    )
+    return None if row is None or row[0] is None else int(row[0])
+
+
 def pinned(tx: Tx, key: str, version: int) -> Contract:
     """The contract an outcome is pinned to, compiled once per process."""
     cached = tx.cache.get(("contract", key, version))

@@ -300,12 +300,48 @@ def rows_after(tx: Tx, columns: Sequence[str], after_id: int, limit: int) -> lis
     )
 
 
+def opened_between(
+    tx: Tx, contract: str, since: datetime, until: datetime, *, after_ref: str, limit: int
+) -> list[StoredOutcome]:
+    """Up to ``limit`` outcomes of ``contract`` opened in ``[since, until)`` whose reference
+    sorts after ``after_ref``, by reference: a walk over the contract's outcomes along the
+    ``(contract, ref)`` index, a chunk at a time (each row is read once in all)."""
+    return _load_where(
+        tx,
+        "contract = ? AND ref > ? AND opened_at >= ? AND opened_at < ? ORDER BY ref LIMIT ?",
+        (contract, after_ref, to_us(since), to_us(until), limit),
+    )
+
+
 def history_of(tx: Tx, outcome_ids: Sequence[int]) -> dict[int, list[tuple[int, int, str, str]]]:
     """``(seq, recorded_at µs, kind, data)`` of each outcome's history, in order."""
+    return _entries_of(tx, outcome_ids, "")
+
+
+# The entries that can hold an outcome's input (earnest.service.recorded): signals, disputes,
+# and transitions for a manual reason (found in the canonical JSON of ``codec.dumps``).
+_INPUTS = (
+    " AND (kind IN ('signal', 'dispute')"
+    """ OR (kind = 'transition' AND data LIKE '%"reason":"manual_%'))"""
+)
+
+
+def input_entries_of(
+    tx: Tx, outcome_ids: Sequence[int]
+) -> dict[int, list[tuple[int, int, str, str]]]:
+    """:func:`history_of`, only the entries that can hold an input: each signal, each
+    dispute, and each manual settlement (not checks, charges, credits nor the engine's
+    transitions, which a replay makes again)."""
+    return _entries_of(tx, outcome_ids, _INPUTS)
+
+
+def _entries_of(
+    tx: Tx, outcome_ids: Sequence[int], only: str
+) -> dict[int, list[tuple[int, int, str, str]]]:
     found: dict[int, list[tuple[int, int, str, str]]] = {}
     for outcome_id, seq, recorded_at, kind, data in tx.query_in(
         "SELECT outcome_id, seq, recorded_at, kind, data FROM history"
-        " WHERE outcome_id IN {values} ORDER BY outcome_id, seq",
+        f" WHERE outcome_id IN {{values}}{only} ORDER BY outcome_id, seq",
         outcome_ids,
     ):
         found.setdefault(int(outcome_id), []).append((int(seq), int(recorded_at), kind, data))
