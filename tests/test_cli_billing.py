@@ -242,7 +242,7 @@ def test_open_credit_partly_then_the_rest(store: Store) -> None:
     [draft] = store.json("invoices", "list", "--customer", "acme", "--status", "draft")
     lines = store.json("invoices", "show", draft["id"])["lines"]
     assert [(x["amount"], x["reason"]) for x in lines if x["kind"] == "credit"] == [
-        ("-0.5", "dispute: half of it"),
+        ("-0.50", "dispute: half of it"),
         ("-0.49", "dispute: all of it"),
     ]
     listed = store.json("disputes", "list", "--customer", "acme", "--state", "resolved")

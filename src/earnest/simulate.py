@@ -18,7 +18,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from earnest.billing import BillingDays, Booking, ChargeLine, CreditLine, Period, invoice_lines
+from earnest.billing import (
+    BillingDays,
+    Booking,
+    ChargeLine,
+    CreditLine,
+    Period,
+    credit_reason,
+    invoice_lines,
+    money_text,
+)
 from earnest.billing import totals as invoice_totals
 from earnest.contract.model import Contract
 from earnest.contract.money import format_amount
@@ -27,6 +36,7 @@ from earnest.engine import (
     Credit,
     DeadlineReached,
     Decision,
+    Entry,
     Input,
     Open,
     Outcome,
@@ -40,11 +50,6 @@ from earnest.timefmt import format_time
 
 GRACE = timedelta(minutes=5)  # SPEC 6's default invoice_grace
 PREFIX = "EARN"  # SPEC 6's default invoice prefix
-
-
-def _money(amount: Decimal) -> str:
-    """Exact decimal text, as the invoice object shows money (never ``-0``)."""
-    return format(abs(amount) if amount == 0 else amount, "f")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +75,15 @@ class SimulatedInvoice:
             {
                 "kind": "charge", "description": line.description, "contract": line.contract,
                 "contract_version": line.contract_version, "quantity": line.quantity,
-                "unit_price": _money(line.unit_price), "amount": _money(line.amount),
+                "unit_price": money_text(line.unit_price, self.currency),
+                "amount": money_text(line.amount, self.currency),
             }
             for line in self.charges
         ]  # fmt: skip
         lines += [
             {
                 "kind": "credit", "outcome": line.outcome, "contract": line.contract,
-                "amount": _money(line.amount), "reason": line.reason,
+                "amount": money_text(line.amount, self.currency), "reason": line.reason,
             }
             for line in self.credits
         ]  # fmt: skip
@@ -91,21 +97,11 @@ class SimulatedInvoice:
                 "end": format_time(self.period.end),
             },
             "lines": lines,
-            "subtotal": _money(result.subtotal),
-            "credits": _money(result.credits),
-            "total": _money(result.total),
+            "subtotal": money_text(result.subtotal, self.currency),
+            "credits": money_text(result.credits, self.currency),
+            "total": format(result.total, "f"),  # rounded to ISO 4217's minor unit
             "finalized_at": None if self.finalized_at is None else format_time(self.finalized_at),
         }
-
-
-def credit_reason(data: Mapping[str, Any]) -> str | None:
-    """A credit line's reason from its ``credit`` history entry (SPEC 6): the dispute's note,
-    or the late signal; as the recorder writes it into the ledger (tests/test_simulate_invoices
-    checks that both agree)."""
-    if data.get("reason") == "dispute":
-        return f"dispute: {data.get('note') or ''}".rstrip(": ")
-    signal = data.get("signal")
-    return "late signal" if signal is None else f"late signal {signal}"
 
 
 class Simulation:
@@ -258,13 +254,19 @@ class Simulation:
             return
         contract = self.contract
         description = f"{contract.name or contract.key} (v{self.contract_version})"
-        credit_entries = [entry for entry in effects.entries if entry.kind == "credit"]
+        credit_entries: list[tuple[Entry, str | None]] = []
+        late: str | None = None
+        for entry in effects.entries:  # each credit with the late signal before it
+            if entry.kind == "signal":
+                late = str(entry.data["signal"])
+            elif entry.kind == "credit":
+                credit_entries.append((entry, late))
         booked: list[tuple[Literal["charge", "credit"], Charge | Credit, str | None]] = [
             ("charge", charge, None) for charge in effects.charges
         ]
         booked += [
-            ("credit", credit, credit_reason(entry.data))
-            for credit, entry in zip(effects.credits, credit_entries, strict=True)
+            ("credit", credit, credit_reason(entry.data, signal))
+            for credit, (entry, signal) in zip(effects.credits, credit_entries, strict=True)
         ]
         for kind, money, reason in booked:
             booking = Booking(

@@ -230,11 +230,11 @@ def test_an_invoice_of_credits_only_and_no_credits() -> None:
     only = invoice(credits=(credit("2.5"),))
     records = [dict(zip(LINE_COLUMNS, row, strict=True)) for row in read_csv(invoice_csv(only))[1:]]
     assert [(r["kind"], r["amount"]) for r in records] == [
-        ("credit", "-2.5"), ("subtotal", "0"), ("credits", "-2.5"), ("total", "-2.50"),
+        ("credit", "-2.50"), ("subtotal", "0.00"), ("credits", "-2.50"), ("total", "-2.50"),
     ]  # fmt: skip
     none = invoice((charge("1", 1),))
     summary = [row[7] for row in read_csv(invoice_csv(none))[1:] if row[0] == "credits"]
-    assert summary == ["0"]  # never "-0"
+    assert summary == ["0.00"]  # never "-0.00"
 
 
 def test_text_a_spreadsheet_would_run_is_neutralised() -> None:
@@ -243,7 +243,7 @@ def test_text_a_spreadsheet_would_run_is_neutralised() -> None:
     record = dict(zip(LINE_COLUMNS, row, strict=True))
     assert record["outcome"] == "'=cmd|' /C calc'!A0"
     assert record["reason"] == '\'=HYPERLINK("http://x.test")'
-    assert record["amount"] == "-1"  # numbers keep their sign
+    assert record["amount"] == "-1.00"  # numbers keep their sign
 
 
 def test_an_export_leads_every_row_with_its_invoice() -> None:

@@ -112,3 +112,12 @@ def execute(db: Database, sql: str, params: tuple[Any, ...] = ()) -> None:
     """Tamper with the store behind the service's back."""
     with db.write() as tx:
         tx.execute(sql, params)
+
+
+@pytest.fixture
+def billing(db: Database) -> Any:
+    """The billing services over ``db`` with a clock the test moves (tests/service/
+    test_invoices.py: ``Billing``)."""
+    from tests.service.test_invoices import NOV, Billing, Clock
+
+    return Billing(db, Clock(NOV))

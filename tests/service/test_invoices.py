@@ -91,11 +91,6 @@ class Billing:
         ]
 
 
-@pytest.fixture
-def billing(db: Database) -> Billing:
-    return Billing(db, Clock(NOV))
-
-
 def micros(moment: datetime) -> int:
     return int(moment.timestamp()) * 1_000_000
 
@@ -123,7 +118,11 @@ def test_a_draft_is_always_current_and_equals_the_pure_core(billing: Billing) ->
         ("Quick win (v1)", 1, "12.50"),
         ("Quick win (v1)", 5, "4.95"),
     ]
-    assert (document["subtotal"], document["credits"], document["total"]) == ("17.45", "0", "17.45")
+    assert (document["subtotal"], document["credits"], document["total"]) == (
+        "17.45",
+        "0.00",
+        "17.45",
+    )
     # The running totals are what the pure core computes from the ledger.
     ledger = rows(
         billing.db,
@@ -245,7 +244,7 @@ def test_a_credit_for_a_finalized_charge_lands_on_the_current_invoice(billing: B
     )
     december_full = billing.invoices.get(december.id)
     assert december_full.document()["lines"] == [
-        {"kind": "credit", "outcome": "a", "contract": "usd", "amount": "-4",
+        {"kind": "credit", "outcome": "a", "contract": "usd", "amount": "-4.00",
          "reason": "dispute: partial refund"},
     ]  # fmt: skip
     assert december_full.total == Decimal("-4.00")  # a credit note

@@ -307,3 +307,42 @@ def test_any_due_work_source_plugs_in(db: Database, running: list[Scheduler]) ->
     wait_for(lambda: not chores.pending)
     assert chores.done[-1] == (later, later)
     assert scheduler.fired == 1 + 6  # o1's deadline (one review end) and six chores
+
+
+class Broken:
+    """A source whose every call fails, as one whose store rows cannot be read."""
+
+    name = "broken"
+    batch = 10
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def next_due(self) -> datetime | None:
+        self.calls += 1
+        raise RuntimeError("this source is broken")
+
+    def fire_due(self, now: datetime) -> int:
+        raise AssertionError("never due")
+
+
+def test_a_failing_source_holds_up_no_other(db: Database, running: list[Scheduler]) -> None:
+    """A source that fails (say, closing invoices) is retried with a backoff, while the
+    sources after it (say, webhook deliveries) and before it go on firing on time."""
+    put(db, "reviewed", REVIEWED.format(review="1h"))
+    send(db, "reviewed", "o1", T0)
+    broken = Broken()
+    chores = Chores([T0 + timedelta(hours=2)], batch=2)
+    clock = FakeClock(T0 + timedelta(hours=2))
+    scheduler = Scheduler(
+        db, [broken, deadlines_module.OutcomeDeadlines(db), chores], clock=clock, poll_s=0.05
+    )
+    running.append(scheduler)
+    scheduler.start()
+    wait_for(lambda: outcome_row(db, "o1")[0] == "confirmed")
+    wait_for(lambda: chores.done != [])
+    assert scheduler.errors >= 1
+    calls = broken.calls
+    time.sleep(0.3)
+    assert broken.calls - calls <= 3  # backed off, not retried at every poll
+    assert scheduler.running

@@ -7,9 +7,12 @@ from earnest.billing.invoice import (
     ChargeLine,
     CreditLine,
     Totals,
+    credit_reason,
     creditable,
     invoice_lines,
     minor_units,
+    money_text,
+    round_total,
     totals,
 )
 from earnest.billing.periods import BillingDays, Period, next_occurrence
@@ -21,9 +24,12 @@ __all__ = [
     "CreditLine",
     "Period",
     "Totals",
+    "credit_reason",
     "creditable",
     "invoice_lines",
     "minor_units",
+    "money_text",
     "next_occurrence",
+    "round_total",
     "totals",
 ]

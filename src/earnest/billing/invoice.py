@@ -9,14 +9,16 @@ say 0).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import iso4217
 import msgspec
+
+from earnest.contract.money import format_amount
 
 ZERO = Decimal(0)
 
@@ -81,7 +83,8 @@ def invoice_lines(bookings: Iterable[Booking]) -> tuple[list[ChargeLine], list[C
     credits: list[Booking] = []
     currencies = set()
     for booking in bookings:
-        assert booking.amount > 0, "a ledger entry's amount is positive"
+        # A charge may be 0 (a free contract books 0.00); a credit never is.
+        assert booking.amount > 0 or (booking.kind == "charge" and booking.amount == 0)
         currencies.add(booking.currency)
         if booking.kind == "charge":
             # Decimal("0.99") and Decimal("0.990") are one unit price: grouped by value.
@@ -108,12 +111,34 @@ def invoice_lines(bookings: Iterable[Booking]) -> tuple[list[ChargeLine], list[C
     return charge_lines, credit_lines
 
 
+def round_total(amount: Decimal, currency: str) -> Decimal:
+    """An invoice total: half-even to the currency's ISO 4217 minor unit; a credit that
+    rounds away leaves ``0.00``, never ``-0.00``."""
+    quantum = Decimal(1).scaleb(-minor_units(currency))
+    total = amount.quantize(quantum, rounding=ROUND_HALF_EVEN)
+    return total.copy_abs() if total == 0 else total
+
+
 def totals(charges: Sequence[ChargeLine], credits: Sequence[CreditLine], currency: str) -> Totals:
     subtotal = sum((line.amount for line in charges), start=ZERO)
     credited = -sum((line.amount for line in credits), start=ZERO)
-    quantum = Decimal(1).scaleb(-minor_units(currency))
-    total = (subtotal - credited).quantize(quantum, rounding=ROUND_HALF_EVEN)
-    return Totals(subtotal, credited, total)
+    return Totals(subtotal, credited, round_total(subtotal - credited, currency))
+
+
+def money_text(amount: Decimal, currency: str) -> str:
+    """An exact amount as every answer writes it (the ledger's canonical text: at least the
+    currency's display places, every further digit kept), signed; never ``-0``."""
+    if amount < 0:
+        return "-" + format_amount(-amount, currency)
+    return format_amount(abs(amount), currency)
+
+
+def credit_reason(credit: Mapping[str, Any], late_signal: str | None) -> str:
+    """A credit line's reason (SPEC 6) from its ``credit`` entry's data: the dispute's note,
+    or the late signal (its name) whose failing check led to it."""
+    if credit.get("reason") == "dispute":
+        return f"dispute: {credit.get('note') or ''}".rstrip(": ")
+    return "late signal" if late_signal is None else f"late signal {late_signal}"
 
 
 def creditable(charge: Decimal, credited: Iterable[Decimal]) -> Decimal:

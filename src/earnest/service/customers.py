@@ -53,8 +53,8 @@ class Customers:
     def put(self, ident: str, changes: Mapping[str, Any], *, actor: str) -> tuple[Customer, bool]:
         """Create ``ident`` if new, then apply ``changes`` (validated fields):
         ``(customer, created)``."""
-        now = self.clock()
         with self.db.write() as tx:
+            now = self.clock()  # read holding the write lock: after every earlier commit here
             before = get_customer(tx, ident)
             if before is None:  # its first period follows its billing day at creation
                 insert_customer(tx, ident, now, changes.get("billing_day", 1))

@@ -41,7 +41,7 @@ from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from earnest.billing import minor_units
+from earnest.billing import minor_units, money_text
 from earnest.service.customers import Customer
 from earnest.service.invoices import Invoice
 from earnest.service.settings import SettingsValues
@@ -93,15 +93,14 @@ def invoice_rows(invoice: Invoice) -> list[dict[str, str]]:
     rows: list[dict[str, Any]] = [{**line, "currency": currency} for line in document["lines"]]
     rows += [
         {"kind": "subtotal", "amount": document["subtotal"], "currency": currency},
-        {"kind": "credits", "amount": _exact(-invoice.credited), "currency": currency},
+        {
+            "kind": "credits",
+            "amount": money_text(-invoice.credited, currency),
+            "currency": currency,
+        },
         {"kind": "total", "amount": document["total"], "currency": currency},
     ]
     return [{column: _cell(column, row.get(column)) for column in LINE_COLUMNS} for row in rows]
-
-
-def _exact(amount: Decimal) -> str:
-    """Exact decimal text, never ``-0``."""
-    return format(abs(amount) if amount == 0 else amount, "f")
 
 
 def _write(columns: Sequence[str], rows: Iterable[dict[str, str]]) -> str:

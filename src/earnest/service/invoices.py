@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from earnest.billing import Period, minor_units
+from earnest.billing import Period, money_text, round_total
 from earnest.clock import Clock
 from earnest.engine import DeadlineReached, decide
 from earnest.errors import Invalid, NotFound
@@ -38,6 +38,7 @@ from earnest.store.invoices import (
     billing_of,
     charge_lines,
     close_period,
+    closed_through,
     credit_rows,
     customers_closing,
     drafts_of,
@@ -76,8 +77,7 @@ def parse_period(text: str, *, field: str = "period") -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def _money(amount: Decimal) -> str:
-    return format(amount, "f")
+_money = money_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,25 +125,26 @@ class Invoice:
 
     @property
     def total(self) -> Decimal:
-        quantum = Decimal(1).scaleb(-minor_units(self.row.currency))
-        return (self.row.subtotal - self.row.credits).quantize(quantum, rounding="ROUND_HALF_EVEN")
+        return round_total(self.row.subtotal - self.row.credits, self.row.currency)
 
     def document(self) -> dict[str, Any]:
         """The invoice object of SPEC 8 (money as decimal strings); a finalized invoice's
         hash is the SHA-256 of this document's canonical JSON."""
         row = self.row
+        currency = row.currency
         lines: list[dict[str, Any]] = [
             {
                 "kind": "charge", "description": line.description, "contract": line.contract,
                 "contract_version": line.contract_version, "quantity": line.quantity,
-                "unit_price": _money(line.unit_price), "amount": _money(line.amount),
+                "unit_price": _money(line.unit_price, currency),
+                "amount": _money(line.amount, currency),
             }
             for line in self.charges
         ]  # fmt: skip
         lines += [
             {
                 "kind": "credit", "outcome": line.outcome, "contract": line.contract,
-                "amount": _money(-line.amount), "reason": line.reason,
+                "amount": _money(-line.amount, currency), "reason": line.reason,
             }
             for line in self.credits
         ]  # fmt: skip
@@ -155,9 +156,9 @@ class Invoice:
             "currency": row.currency,
             "period": {"start": format_time(row.period.start), "end": format_time(row.period.end)},
             "lines": lines,
-            "subtotal": _money(row.subtotal),
-            "credits": _money(row.credits),
-            "total": _money(self.total),
+            "subtotal": _money(row.subtotal, currency),
+            "credits": _money(row.credits, currency),
+            "total": format(self.total, "f"),  # rounded to ISO 4217's minor unit
             "finalized_at": None if row.finalized_at is None else format_time(row.finalized_at),
         }
 
@@ -283,6 +284,7 @@ def close_due(tx: Tx, now: datetime, batch: int) -> int:
             continue
         closing = customers_closing(tx, end, batch - done)
         assert closing, "the earliest open period end is some customer's"
+        closed_through(tx, end)
         billing = billing_of(tx, [customer for customer, _ in closing])
         for customer, period in closing:
             for draft in drafts_of(tx, customer, period.start):
@@ -306,7 +308,7 @@ def _finalize(tx: Tx, draft: InvoiceRow, prefix: str, at: datetime) -> None:
     append_activity(
         tx, at=at, actor=SYSTEM, action="invoice.finalized", subject=draft.id, before=None,
         after={"number": number, "customer": draft.customer, "currency": draft.currency,
-               "total": _money(frozen.total), "hash": digest},
+               "total": format(frozen.total, "f"), "hash": digest},
     )  # fmt: skip
 
 

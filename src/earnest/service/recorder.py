@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from earnest.billing import Period
+from earnest.billing import Period, credit_reason
 from earnest.engine import Decision, Entry
 from earnest.service.webhooks import PendingEvent, emit
 from earnest.store import Tx
@@ -177,15 +177,15 @@ class Recorder:
         the events an endpoint wants, from what this transaction wrote."""
         found: list[PendingEvent] = []
         booked = {item.id: item for item in items}
-        ledgers: dict[int, list[LedgerItem]] = {}
+        ledgers: dict[int, list[LedgerItem]] | None = None
 
         def view(outcome_id: int) -> dict[str, Any]:
             from earnest.service import views  # noqa: PLC0415  (views imports this module's users)
             from earnest.service.outcomes import OutcomeView  # noqa: PLC0415
 
-            if not ledgers:
-                ids = [real.get(o, o) for o in self.touched]
-                ledgers.update(entries_of(tx, ids))
+            nonlocal ledgers
+            if ledgers is None:  # once per transaction, even if it finds no entry at all
+                ledgers = entries_of(tx, [real.get(o, o) for o in self.touched])
             stored = self.touched[outcome_id]
             ident = real.get(outcome_id, outcome_id)
             return views.outcome_json(OutcomeView(stored.outcome, tuple(ledgers.get(ident, ()))))
@@ -252,9 +252,21 @@ class Recorder:
                 }
             booked = msgspec.structs.replace(entry, data=data)
             self.entries[b.entry_index] = (self.entries[b.entry_index][0], booked)
-            placed.append(_Placed(b, ident, period, invoice, _credit_reason(entry)))
+            placed.append(_Placed(b, ident, period, invoice, self._credit_reason(b)))
             ident += 1
         return placed
+
+    def _credit_reason(self, booking: _Booking) -> str | None:
+        """A credit line's reason (SPEC 6): the dispute's note, or the late signal (the one
+        whose check led to the credit: the last signal entry of its outcome before it)."""
+        if booking.entry.kind != "credit":
+            return None
+        late = None
+        for outcome_id, earlier in reversed(self.entries[: booking.entry_index]):
+            if outcome_id == booking.outcome_id and earlier.kind == "signal":
+                late = str(earlier.data["signal"])
+                break
+        return credit_reason(booking.entry.data, late)
 
     def _record_disputes(self, tx: Tx, real: dict[int, int]) -> None:
         """Open or resolve the dispute rows the decisions' ``dispute`` entries describe."""
@@ -299,16 +311,6 @@ def _days(period: Period) -> tuple[str, str]:
     """A period's first day and the day after its last, as history and the ledger write them
     (the bookings of a batch share a few periods)."""
     return period.start.date().isoformat(), period.end.date().isoformat()
-
-
-def _credit_reason(entry: Entry) -> str | None:
-    """A credit line's reason (SPEC 6): the dispute's note, or the late signal."""
-    if entry.kind != "credit":
-        return None
-    if entry.data.get("reason") == "dispute":
-        return f"dispute: {entry.data.get('note') or ''}".rstrip(": ")
-    signal = entry.data.get("signal")
-    return "late signal" if signal is None else f"late signal {signal}"
 
 
 def _add_to_invoices(tx: Tx, placed: list[_Placed]) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -74,6 +75,7 @@ class Scheduler:
         self.fired = 0
         self.errors = 0
         self._stopping = threading.Event()
+        self._backoff: dict[str, tuple[float, float]] = {}  # source: (retry at, backoff s)
         self._thread: threading.Thread | None = None
 
     @property
@@ -120,33 +122,66 @@ class Scheduler:
         self.fired += fired
 
     def _catch_up(self) -> float:
-        """Fire everything missed while down, each source oldest first, all at one ``now``."""
+        """Fire everything missed while down, each source oldest first, all at one ``now``.
+        A failing source is retried with a backoff; it holds up none of the others."""
         now = self.clock()
         for source in self.sources:
-            caught_up = drain(
-                source, now, fire=self.writes, should_stop=self._stopping.is_set,
-                fired=self._count,
-            )  # fmt: skip
+            if not self._may_try(source):
+                continue
+            try:
+                caught_up = drain(
+                    source, now, fire=self.writes, should_stop=self._stopping.is_set,
+                    fired=self._count,
+                )  # fmt: skip
+            except Exception:
+                self._failed(source)
+                continue
+            self._backoff.pop(source.name, None)
             if caught_up:
                 log.info("scheduler: caught up %d missed %s", caught_up, source.name)
         return 0.0
+
+    def _may_try(self, source: DueWork) -> bool:
+        retry = self._backoff.get(source.name)
+        return retry is None or time.monotonic() >= retry[0]
+
+    def _failed(self, source: DueWork) -> None:
+        """Count and log a source's failure; try it again after a growing backoff. (A
+        connection the server dropped is replaced by the store itself.)"""
+        self.errors += 1
+        _, backoff_s = self._backoff.get(source.name, (0.0, BACKOFF_MIN_S / 2))
+        backoff_s = min(backoff_s * 2, BACKOFF_MAX_S)
+        self._backoff[source.name] = (time.monotonic() + backoff_s, backoff_s)
+        log.exception(
+            "scheduler: %s failed; retrying it in %.1f s (the other sources go on)",
+            source.name, backoff_s,
+        )  # fmt: skip
 
     def _step(self) -> float:
         """Fire what is due now; how long to sleep before the next step. An idle step only
         reads when work is next due: the one writer lock is taken when something is."""
         sleep_s = self.poll_s
         for source in self.sources:
-            now = self.clock()
-            upcoming = source.next_due()
-            if upcoming is not None and upcoming <= now:
-                if self._fire(source, now) >= source.batch:
-                    sleep_s = 0.0  # a full batch: more may be due already
-                    continue
-                upcoming = source.next_due()
-            if upcoming is not None:
-                until_s = (upcoming - self.clock()).total_seconds()
-                sleep_s = min(sleep_s, max(0.0, until_s))
+            if not self._may_try(source):
+                continue
+            try:
+                sleep_s = min(sleep_s, self._step_one(source))
+            except Exception:
+                self._failed(source)
+                continue
+            self._backoff.pop(source.name, None)
         return sleep_s
+
+    def _step_one(self, source: DueWork) -> float:
+        now = self.clock()
+        upcoming = source.next_due()
+        if upcoming is not None and upcoming <= now:
+            if self._fire(source, now) >= source.batch:
+                return 0.0  # a full batch: more may be due already
+            upcoming = source.next_due()
+        if upcoming is None:
+            return self.poll_s
+        return max(0.0, (upcoming - self.clock()).total_seconds())
 
     def _retrying(self, attempt: Callable[[], float]) -> float:
         """Run ``attempt`` until it succeeds or the scheduler stops; backoff between failures."""

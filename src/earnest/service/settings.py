@@ -94,8 +94,13 @@ def _url(value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         raise InvalidSetting("public_base_url must be text or null", field="public_base_url")
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+    text = value.strip()
+    parts = urlsplit(text)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(c in text for c in "?# \t\n\\")
+    ):
         raise InvalidSetting(
             "public_base_url is an http or https address without query or fragment, such as"
             f" https://billing.example.com; got {value!r}",

@@ -22,6 +22,7 @@ from earnest.store.base import Tx
 from earnest.store.codec import from_us, loads, money_value, opt_time, to_us
 
 COUNTER = "invoice_number"
+CLOSED_THROUGH = "closed_through"
 _INVOICE = (
     "id, customer, currency, period_start, period_end, status, number, sequence, subtotal,"
     " credits, created_at, finalized_at, hash"
@@ -55,7 +56,9 @@ class Billing:
         """The period a ledger entry of ``moment`` is booked into, and the period it would
         have been in when that one is closed (SPEC 6: then the first open period)."""
         if moment < self.open.start:
-            return self.open, self.days.containing(moment)
+            first = self.days.first()
+            was = first if moment < first.start else self.days.containing(moment)
+            return self.open, None if was == self.open else was
         period = self.open
         while moment >= period.end:
             period = self.days.after(period)
@@ -112,9 +115,17 @@ def place_all(
 def start_billing(tx: Tx, customers: Mapping[str, tuple[datetime, int]]) -> None:
     """Begin the billing-day history of new customers: ``{id: (created_at, billing_day)}``,
     their first open period being their first period."""
+    closed = tx.one("SELECT value FROM counters WHERE name = ?", (CLOSED_THROUGH,))
+    closed_us = 0 if closed is None else int(closed[0])
     rows = []
     for ident, (created, day) in customers.items():
-        first = BillingDays.of(created, day).first()
+        days = BillingDays.of(created, day)
+        first = days.first()
+        # A period end already closed (a creation stamped before it, committed after): its
+        # numbers are given, so the customer's first open period is the one after it, and
+        # entries stamped earlier move forward like any entry of a closed period.
+        while to_us(first.end) <= closed_us:
+            first = days.after(first)
         rows.append((to_us(first.start), to_us(first.end), ident))
     tx.executemany(
         "INSERT INTO billing_days (customer, since, billing_day)"
@@ -126,22 +137,33 @@ def start_billing(tx: Tx, customers: Mapping[str, tuple[datetime, int]]) -> None
 
 def billing_day_floor(tx: Tx, customer: str) -> datetime | None:
     """The earliest moment a billing-day change of ``customer`` may take effect without
-    moving a period that is closed or already holds a ledger entry: the start of the later
-    of its first open period and its last period with an invoice."""
+    moving a period that is closed or already holds a ledger entry, and without going back
+    before its last change: the latest of its first open period's start, its last invoiced
+    period's start and its last change."""
     row = tx.one(
-        "SELECT c.open_start, (SELECT MAX(i.period_start) FROM invoices i"
-        " WHERE i.customer = c.id) FROM customers c WHERE c.id = ?",
+        "SELECT c.open_start,"
+        " (SELECT MAX(i.period_start) FROM invoices i WHERE i.customer = c.id),"
+        " (SELECT MAX(b.since) FROM billing_days b WHERE b.customer = c.id)"
+        " FROM customers c WHERE c.id = ?",
         (customer,),
     )
     if row is None or row[0] is None:
         return None
-    return from_us(max(int(row[0]), int(row[1] or 0)))
+    return from_us(max(int(value or 0) for value in row))
 
 
 def change_billing_day(tx: Tx, customer: str, since: datetime, day: int) -> None:
     tx.execute(
         "INSERT INTO billing_days (customer, since, billing_day) VALUES (?, ?, ?)",
         (customer, to_us(since), day),
+    )
+
+
+def closed_through(tx: Tx, end: datetime) -> None:
+    """Record that the period end ``end`` is being closed (the latest closed, monotonic)."""
+    tx.execute(
+        "UPDATE counters SET value = ? WHERE name = ? AND value < ?",
+        (to_us(end), CLOSED_THROUGH, to_us(end)),
     )
 
 

@@ -135,6 +135,8 @@ def upgrade() -> None:
         sa.Column("value", sa.BigInteger(), nullable=False),
     )
     op.execute("INSERT INTO counters (name, value) VALUES ('invoice_number', 0)")
+    # The latest period end closed (µs): a customer created later starts after it.
+    op.execute("INSERT INTO counters (name, value) VALUES ('closed_through', 0)")
     _backfill(op.get_bind())
 
 
