@@ -68,6 +68,8 @@ def _after_param(request: AnyRequest) -> tuple[int] | None:
 
 
 def _shown(value: Any) -> str:
+    if value is None:
+        return "(none)"
     text = value if isinstance(value, str) else dump_json(value).decode()
     return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
 
