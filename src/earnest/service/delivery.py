@@ -177,10 +177,12 @@ class Sender:
             body = claimed.body.encode()
             signed = headers(claimed.event_id, int(now.timestamp()), body, secrets)
             try:
-                answer = await self._client.post(url, content=body, headers=signed)
-                status = answer.status_code
-                excerpt = answer.text[:EXCERPT]
-            except httpx.TimeoutException:
+                # The timeout bounds the whole attempt (httpx's bounds each phase: a trickling
+                # answer could outlast it), and only an excerpt of the answer is read.
+                status, excerpt = await asyncio.wait_for(
+                    self._post(url, body, signed), self.timeout_s
+                )
+            except (TimeoutError, httpx.TimeoutException):
                 error = f"no answer within {self.timeout_s:g} s"
             except httpx.HTTPError as failure:
                 error = f"{type(failure).__name__}: {failure}"[:EXCERPT]
@@ -198,6 +200,17 @@ class Sender:
                 )
             ),
         )
+
+    async def _post(self, url: str, body: bytes, signed: dict[str, str]) -> tuple[int, str]:
+        """POST ``body``; the answer's status and the first bytes of its body."""
+        assert self._client is not None
+        async with self._client.stream("POST", url, content=body, headers=signed) as answer:
+            kept = b""
+            async for chunk in answer.aiter_bytes():
+                kept += chunk
+                if len(kept) >= EXCERPT:
+                    break
+            return answer.status_code, kept[:EXCERPT].decode("utf-8", "replace")
 
     def _endpoint(self, ident: str) -> Any:
         with self.db.read() as tx:
