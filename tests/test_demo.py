@@ -241,8 +241,9 @@ def test_demo_serves_traffic_until_sigterm(tmp_path: Path) -> None:
         ) as process,
     ):
         try:
-            base, admin_key, ingest_key = read_banner(process, port)
-            outcomes = wait_for_outcomes(base, admin_key)
+            base, admin_key, ingest_key, sign_in = read_banner(process, port)
+            outcomes = wait_for_outcomes(base, admin_key)  # once it serves
+            assert_dashboard_sign_in(base, *sign_in)
             assert {item["contract"] for item in outcomes} <= {
                 "ticket_resolved",
                 "code_shipped",
@@ -277,8 +278,9 @@ def test_demo_serves_traffic_until_sigterm(tmp_path: Path) -> None:
     assert not (tmp_path / "no").exists(), "the demo never opens $EARNEST_DATABASE_URL"
 
 
-def read_banner(process: subprocess.Popen[str], port: int) -> tuple[str, str, str]:
-    """The URL, admin key and ingest key the demo prints before it serves."""
+def read_banner(process: subprocess.Popen[str], port: int) -> tuple[str, str, str, tuple[str, str]]:
+    """The URL, admin key, ingest key and dashboard sign-in the demo prints before it
+    serves."""
     assert process.stdout is not None
     lines = []
     for line in process.stdout:
@@ -296,7 +298,27 @@ def read_banner(process: subprocess.Popen[str], port: int) -> tuple[str, str, st
     assert "/v1/outcomes/code_shipped/acme%2Fapi%23try-1/history" in banner
     assert f"{url.group(0)}/v1/invoices " in banner
     assert re.search(r"history: .* \d+ finalized invoices \(EARN-000001 to EARN-\d{6}\)", banner)
-    return url.group(0), admin.group(1), ingest_key.group(1)
+    dashboard = re.search(r"dashboard:\s+(\S+)\s+sign in as (\S+), password (\S+)", banner)
+    assert dashboard is not None, banner
+    assert dashboard.group(1) == f"{url.group(0)}/"
+    sign_in = (dashboard.group(2), dashboard.group(3))
+    return url.group(0), admin.group(1), ingest_key.group(1), sign_in
+
+
+def assert_dashboard_sign_in(base: str, email: str, password: str) -> None:
+    """The printed sign-in opens the dashboard's overview."""
+    with httpx.Client(base_url=base) as browser:
+        form = browser.get("/sign-in")
+        assert form.status_code == 200, form.text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token is not None, form.text
+        body = {"email": email, "password": password, "csrf_token": token.group(1)}
+        signed_in = browser.post("/sign-in", data=body)
+        assert signed_in.status_code == 303, signed_in.text
+        overview = browser.get("/")
+        assert overview.status_code == 200
+        assert "<h1>Overview</h1>" in overview.text
+        assert email in overview.text
 
 
 def wait_for_outcomes(base: str, admin_key: str) -> list[dict[str, object]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import logging
 import random
+import secrets
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ Clock = Callable[[], datetime]
 Plan = list[tuple[float, Signal]]  # (seconds after the story starts, signal without id or at)
 
 CUSTOMERS = ("acme", "globex", "initech", "umbrella", "hooli")
+DEMO_USER = "admin@example.com"  # the dashboard's sign-in
 REVIEW_S = 60  # the demo's review_window, "1m", in seconds
 # Short enough to watch an outcome open, enter review and settle within a few minutes.
 WINDOWS = {
@@ -64,6 +66,8 @@ class DemoSetup:
     ingest_key: str
     contracts: tuple[str, ...]
     admin_id: str = ""  # the admin key's id: who acts when the demo's history resolves disputes
+    user_email: str = DEMO_USER  # the dashboard's admin user
+    user_password: str = ""  # generated afresh for every demo
 
 
 def remove_database_files(path: Path) -> None:
@@ -86,13 +90,17 @@ def demo_contract_documents(examples_dir: Path = EXAMPLES_DIR) -> list[dict[str,
 
 
 def set_up(app: Earnest, examples_dir: Path = EXAMPLES_DIR) -> DemoSetup:
-    """Store the demo contracts and create one admin and one ingest key (as ``cli``)."""
+    """Store the demo contracts, create one admin and one ingest key and a dashboard admin
+    with a generated password (all as ``cli``)."""
     contracts = [load_contract(document) for document in demo_contract_documents(examples_dir)]
     for contract in contracts:
         app.contracts.save(contract, actor=CLI)
     admin, admin_key = app.keys.create(Scope.ADMIN, "demo admin", actor=CLI)
     _, ingest_key = app.keys.create(Scope.INGEST, "demo traffic", actor=CLI)
-    return DemoSetup(admin_key, ingest_key, tuple(c.key for c in contracts), admin.id)
+    password = secrets.token_urlsafe(12)  # 16 characters, printed once in the banner
+    app.users.create(DEMO_USER, "admin", password, actor=CLI)
+    keys = tuple(c.key for c in contracts)
+    return DemoSetup(admin_key, ingest_key, keys, admin.id, DEMO_USER, password)
 
 
 # Stories --------------------------------------------------------------------------------

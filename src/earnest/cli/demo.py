@@ -18,6 +18,7 @@ import click
 from earnest.api.server import bind, serve_http
 from earnest.bootstrap import sqlite_file
 from earnest.cli.base import fail, log_to_stderr, open_app
+from earnest.cli.processes import dashboard_router
 from earnest.demo import (
     CUSTOMERS,
     WINDOWS,
@@ -57,8 +58,9 @@ _TRY_OUTCOME = "acme/api#try-1"  # a reference with "/" and "#", to show percent
 )
 def demo(host: str, port: int, path: str, rate: float) -> None:
     """Serve a fresh demo database: the example contracts, a few months of past invoices and
-    disputes, and live demo traffic."""
+    disputes, live demo traffic, and the dashboard with a generated admin sign-in."""
     log_to_stderr()
+    web = [dashboard_router()]
     try:
         file = sqlite_file(path)
     except ValueError:
@@ -84,7 +86,7 @@ def demo(host: str, port: int, path: str, rate: float) -> None:
         )
         traffic.start()
         try:
-            http = functools.partial(serve_http, app, host, port, sock=sock)
+            http = functools.partial(serve_http, app, host, port, sock=sock, mount=web)
             run_process(app.scheduler(), http=http, stop=stop)
         finally:
             stop.set()
@@ -119,6 +121,7 @@ def _print_banner(
         numbers = " to ".join(dict.fromkeys([history.finalized[0], history.finalized[-1]]))
     lines = [
         f"earnest demo: {base_url}",
+        f"  dashboard:  {base_url}/  sign in as {setup.user_email}, password {setup.user_password}",
         f"  database:   {file} (fresh)",
         f"  admin key:  {setup.admin_key}",
         f"  ingest key: {setup.ingest_key}",
