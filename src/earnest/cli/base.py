@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "audit": ("earnest.cli.audit", "audit", "Prove the hash chains intact."),
     "replay": ("earnest.cli.audit", "replay", "Rebuild every outcome and compare."),
     "simulate": ("earnest.cli.simulate", "simulate", "Run signals through a contract."),
+    "backtest": ("earnest.cli.backtest", "backtest", "Replay a proposed contract over history."),
     "invoices": ("earnest.cli.billing", "invoices", "List, show, print and export invoices."),
     "disputes": ("earnest.cli.billing", "disputes", "Open, resolve and list disputes."),
     "settings": ("earnest.cli.billing", "settings", "Show and change the billing settings."),

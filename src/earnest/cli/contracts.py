@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from rich.table import Table
 from earnest.app import Earnest
 from earnest.cli.base import fail, with_app
 from earnest.contract import Contract, ContractError, format_duration
+from earnest.contract.diff import contract_changes
 from earnest.files import load_contract_file
 from earnest.rules import UnknownContract
 from earnest.service.activity import CLI
@@ -29,15 +30,18 @@ def contracts() -> None:
     """Manage contracts from YAML or JSON files."""
 
 
-def _valid_files(
-    files: tuple[Path, ...], console: Console, invalid: str
+def valid_files(
+    files: tuple[Path, ...],
+    console: Console,
+    invalid: str,
+    load: Callable[[Path], Contract] = load_contract_file,
 ) -> Iterator[tuple[Path, Contract]]:
     """Each file that validates, as ``(path, contract)``; each that does not is reported with
     its errors (field, line, column, caret) and skipped. Exit status 1 at the end if any was."""
     failed = 0
     for path in files:
         try:
-            contract = load_contract_file(path)
+            contract = load(path)
         except ContractError as error:
             failed += 1
             console.print(f"[red]✗[/red] {path}{invalid}", markup=True)
@@ -54,7 +58,7 @@ def _valid_files(
 def contracts_validate(files: tuple[Path, ...]) -> None:
     """Validate contract FILES without saving them. Exit status 1 if any is invalid."""
     console = Console(highlight=False)
-    for path, contract in _valid_files(files, console, ""):
+    for path, contract in valid_files(files, console, ""):
         console.print(
             f"[green]✓[/green] {path}: {contract.key}, {contract.price.amount} "
             f"{contract.price.currency}",
@@ -72,7 +76,7 @@ def contracts_apply(app: Earnest, files: tuple[Path, ...]) -> None:
     saved. Exit status 1 if any file is invalid.
     """
     console = Console(highlight=False, soft_wrap=True)  # paths and carets never wrap
-    for path, contract in _valid_files(files, console, ": invalid, nothing saved"):
+    for path, contract in valid_files(files, console, ": invalid, nothing saved"):
         stored, created = app.contracts.save(contract, actor=CLI)
         what = (
             f"created version {stored.version}"
@@ -132,6 +136,35 @@ def contracts_show(app: Earnest, key: str, version: int | None, as_json: bool) -
             click.echo(f"{name}: {value['amount']} {value['currency']}")
         elif value is not None:
             click.echo(f"{name}: {str(value).lower() if isinstance(value, bool) else value}")
+
+
+@contracts.command("diff")
+@click.argument("key")
+@click.argument("v1", type=click.IntRange(min=1))
+@click.argument("v2", type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+@with_app(creates=False)
+def contracts_diff(app: Earnest, key: str, v1: int, v2: int, as_json: bool) -> None:
+    """Show how contract KEY's version V2 differs from its version V1, field by field."""
+    try:
+        before, after = app.contracts.version(key, v1), app.contracts.version(key, v2)
+    except UnknownContract as error:
+        fail(str(error))
+    changes = contract_changes(before.contract, after.contract)
+    if as_json:
+        document = {
+            "key": key,
+            "from": v1,
+            "to": v2,
+            "changes": [{"field": c.field, "before": c.before, "after": c.after} for c in changes],
+        }
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{key}: version {v1} → version {v2}")
+    for change in changes:
+        click.echo(f"  {change.describe()}")
+    if not changes:
+        click.echo("  no difference")
 
 
 @contracts.command("archive")
