@@ -124,9 +124,13 @@ def test_manual_confirm_books_a_charge_and_settles_once(api_any: Api) -> None:
         "amount": "0.99",
         "currency": "USD",
         "period": "2026-11-01",
+        "period_end": "2026-12-01",
+        "invoice": body["charge"]["invoice"],
         "booked_at": "2026-11-23T11:00:00Z",
     }
     assert isinstance(body["charge"]["id"], int)
+    [invoice] = api.get("/v1/invoices?customer=acme", scope="read").json()["items"]
+    assert body["charge"]["invoice"] == invoice["id"]
     assert (body["credits"], body["net"]) == ([], "0.99")
     assert api.get(path("p-1"), scope="read").json()["charge"] == body["charge"]
     again = api.post(path("p-1", "settle"), {"decision": "cancel", "reason": "oops"})
@@ -278,6 +282,8 @@ def test_a_credited_outcome_shows_its_credit_and_net(api_any: Api) -> None:
         "amount": "0.99",
         "currency": "USD",
         "period": "2026-11-01",
+        "period_end": "2026-12-01",
+        "invoice": charge["invoice"],  # booked in the same (open) period
         "booked_at": "2026-11-23T13:00:00Z",
     }
     assert credit["id"] != charge["id"]

@@ -131,6 +131,16 @@ class LedgerEntry(Struct):
     amount: Annotated[str, Meta(description="exact decimal text")]
     currency: str
     period: Annotated[str, Meta(description="the billing period's first day, YYYY-MM-DD")]
+    period_end: Annotated[
+        str, Meta(description="the day after the billing period's last, YYYY-MM-DD")
+    ]
+    invoice: Annotated[
+        str,
+        Meta(
+            description="the invoice it is on: its period's, or the customer's first open"
+            " one when that period was already finalized"
+        ),
+    ]
     booked_at: datetime
 
 

@@ -34,6 +34,8 @@ class LedgerEntry(TypedDict):
     amount: str
     currency: str
     period: str  # the billing period's first day, YYYY-MM-DD
+    period_end: str  # the day after its last, YYYY-MM-DD
+    invoice: str  # the invoice it is on
     booked_at: str
 
 

@@ -44,6 +44,8 @@ def _ledger_json(item: LedgerItem) -> dict[str, Any]:
         "amount": format_amount(item.amount, item.currency),
         "currency": item.currency,
         "period": item.period,
+        "period_end": item.period_end,
+        "invoice": item.invoice,
         "booked_at": item.booked_at,
     }
 
