@@ -300,3 +300,17 @@ def test_expired_sessions_and_old_counters_are_pruned(
         keys = sorted(row[0] for row in tx.query("SELECT key FROM signin_throttle"))
     assert sessions == 1
     assert keys == ["address:192.0.2.4", "email:other@example.com"]
+
+
+def test_failures_counted_by_one_process_block_sign_ins_in_another(
+    users: Users, db: Database, clock: Clock
+) -> None:
+    elsewhere = Users(db, clock, hasher=CHEAP)  # another process on the same database
+    _fail(users, "ada@example.com", "192.0.2.20", ACCOUNT_FREE)
+    _fail(elsewhere, "ada@example.com", "192.0.2.21", 1)
+    for process in (users, elsewhere):
+        with pytest.raises(TooManySignIns):
+            process.sign_in("ada@example.com", PASSWORD, HERE)
+    clock.advance(seconds=2)
+    signed = elsewhere.sign_in("ada@example.com", PASSWORD, HERE)
+    assert users.session(signed.token) is not None
