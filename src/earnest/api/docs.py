@@ -50,7 +50,7 @@ _BODY_EXAMPLES: dict[str, Any] = {
     "DisputeResolution": {
         "resolution": "credit",
         "amount": "0.99",
-        "note": "dispute: customer reopened",
+        "note": "customer reopened",
     },
     "WebhookIn": {
         "url": "https://crm.example.com/hooks/earnest",
