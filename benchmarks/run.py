@@ -33,6 +33,8 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("B6", ["ingest.py", "--database", "postgresql"]),
     ("B7", ["finalize.py"]),
     ("B8", ["invoice.py"]),
+    ("B9", ["backtest.py"]),
+    ("B9i", ["backtest.py", "--during-ingest"]),
 ]
 BUDGET = 600  # seconds: the whole run must fit in 10 minutes on 2 cores
 DOC = ROOT / "docs" / "benchmarks.md"

@@ -26,6 +26,8 @@ SMALL = {
     "B6": ["ingest.py", "--database", "postgresql", "--signals", "3000", "--outcomes", "500"],
     "B7": ["finalize.py", "--customers", "50", "--charges", "2000"],
     "B8": ["invoice.py", "--big", "2000", "--small", "20", "--fetches", "50", "--warmup", "10"],
+    "B9": ["backtest.py", "--signals", "20000"],
+    "B9i": ["backtest.py", "--during-ingest", "--signals", "20000", "--seconds", "1"],
 }
 
 

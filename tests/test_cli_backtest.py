@@ -6,6 +6,9 @@ written, no database created."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -65,7 +68,8 @@ def store(tmp_path: Path) -> str:
 
 def run(url: str, *args: str) -> Result:
     """The command on a wide terminal (a table's cells are not wrapped)."""
-    return CliRunner().invoke(main, ["--database", url, *args], env={"COLUMNS": "200"})
+    env = {"COLUMNS": "200", "EARNEST_BACKTEST_NICE": "0"}  # pytest's own priority stays
+    return CliRunner().invoke(main, ["--database", url, *args], env=env)
 
 
 def proposal(tmp_path: Path, text: str, name: str = "ticket.yaml") -> str:
@@ -201,3 +205,15 @@ def test_contracts_diff(store: str) -> None:
     result = run(store, "contracts", "diff", "ticket", "1", "9")
     assert result.exit_code == 1
     assert "no contract with key 'ticket' at version 9" in result.stderr
+
+
+@pytest.mark.parametrize(("setting", "niceness"), [(None, 10), ("0", 0), ("15", 15)])
+def test_a_backtest_s_process_yields_the_cpu_to_ingest(setting: str | None, niceness: int) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "EARNEST_BACKTEST_NICE"}
+    if setting is not None:
+        env["EARNEST_BACKTEST_NICE"] = setting
+    code = "from earnest.service.backtest import lower_priority; print(lower_priority())"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert int(done.stdout) == niceness

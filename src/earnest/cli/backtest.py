@@ -19,7 +19,7 @@ from earnest.contract import Contract
 from earnest.contract.diff import contract_changes
 from earnest.contract.money import format_amount
 from earnest.files import load_contract_file
-from earnest.service.backtest import parse_bound
+from earnest.service.backtest import lower_priority, parse_bound
 from earnest.timefmt import format_time
 
 
@@ -54,6 +54,7 @@ def backtest(
     written. A file that does not validate gets the errors of `contracts validate` (exit 1).
     """
     start, end = parse_bound(since, "since"), parse_bound(until, "until")
+    lower_priority()  # ingest first: this process takes the CPU that is left
     errors = Console(stderr=True, highlight=False)  # as `contracts validate` prints them
     found = valid_files(
         (contract_file,), errors, ": invalid, nothing run",

@@ -11,6 +11,8 @@ chunk: a cancelled backtest raises :class:`BacktestCancelled`. Nothing is writte
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
@@ -27,6 +29,8 @@ from earnest.timefmt import format_time, parse_time
 
 CHUNK = 500  # outcomes per chunk
 DEFAULT_RANGE = timedelta(days=30)
+NICE_ENV = "EARNEST_BACKTEST_NICE"
+NICE = 10  # the niceness a backtest's process runs at (benchmark B9i: ingest keeps its pace)
 
 
 class BacktestCancelled(Unavailable):
@@ -34,6 +38,19 @@ class BacktestCancelled(Unavailable):
 
     def __init__(self) -> None:
         super().__init__("the backtest was cancelled before it finished")
+
+
+def lower_priority() -> int:
+    """Run this process (a backtest's own) at niceness ``EARNEST_BACKTEST_NICE`` (default
+    10; 0 leaves it as it is), so that on a busy machine ingest and the scheduler get the CPU
+    first and the backtest takes what is left (docs/decisions/0019). The niceness now."""
+    wanted = os.environ.get(NICE_ENV, str(NICE))
+    target = int(wanted) if wanted.strip().isdigit() else NICE
+    current = os.nice(0)
+    if target > current:
+        with contextlib.suppress(OSError):
+            current = os.nice(target - current)
+    return current
 
 
 def parse_bound(text: str | None, field: str) -> datetime | None:
