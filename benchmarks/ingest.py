@@ -14,6 +14,18 @@ outcome, new customers, the chain head), read back from Earnest's file and inser
     .venv/bin/python benchmarks/ingest.py --py-spy /tmp/ingest.txt   # sample the server
     .venv/bin/python benchmarks/ingest.py --cprofile 20   # profile ingest() in-process
     .venv/bin/python benchmarks/ingest.py --database postgresql   # B6: benchmarks/ingest_pg.py
+    .venv/bin/python benchmarks/ingest.py --webhook   # B1w: B1, then B1 with one endpoint
+
+B1w (``--webhook``) sends the same stream four times, each to a fresh server and database:
+as B1, then twice with one enabled webhook endpoint wanting every event type (``earnest
+webhooks add``; a loopback receiver in this process answers 204 at once), then as B1 again.
+With the endpoint, the server writes each event and its delivery in the transaction of the
+batch that caused it, and delivers them as in production (``earnest serve`` runs the
+scheduler, whose webhook source claims and sends them; recording each attempt is a write
+like any other); in this stream the events are ``outcome.in_review`` (the review windows last
+24 h). Its figure is the best run with the endpoint, its ratio against the same ceiling as
+B1's (the rows Earnest wrote, without the outbox's), its target the issue's: within 10% of
+the best B1 run of the same invocation.
 """
 
 from __future__ import annotations
@@ -35,6 +47,7 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any
 
@@ -418,15 +431,64 @@ def on_postgresql() -> bool:
     return True
 
 
+class Sink:
+    """B1w's webhook receiver: a loopback HTTP server answering every POST 204 at once,
+    counting them (signatures are not checked: the tests do that)."""
+
+    def __init__(self) -> None:
+        self.received = 0
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", "0")))
+                sink.received += 1
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def outbox(database: Path) -> tuple[int, int]:
+    """``(events written, deliveries delivered)`` in Earnest's file."""
+    with sqlite3.connect(database) as raw:
+        (events,) = raw.execute("SELECT COUNT(*) FROM webhook_events").fetchone()
+        (done,) = raw.execute(
+            "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'delivered'"
+        ).fetchone()
+    return int(events), int(done)
+
+
 def serve_and_send(
-    workdir: Path, stream: list[dict[str, Any]], args: argparse.Namespace
+    workdir: Path,
+    stream: list[dict[str, Any]],
+    args: argparse.Namespace,
+    webhook: str | None = None,
 ) -> tuple[Path, Load]:
     """``earnest serve`` on a fresh database in ``workdir``, the stream sent to it in batches;
-    the database and the load."""
+    the database and the load. ``webhook``: the URL of one endpoint wanting every event type,
+    added before the server starts."""
     work = batches(stream, args.batch)
     bodies = [json.dumps({"signals": b}, separators=(",", ":")).encode() for b in work]
     sizes = [len(b) for b in work]
+    workdir.mkdir(exist_ok=True)
     database, key = prepare(workdir)
+    if webhook is not None:
+        cli("webhooks", "add", "--database", str(database), webhook)
     port = free_port()
     with (workdir / "server.log").open("wb") as log:
         server = start_server(database, port, log)
@@ -438,6 +500,58 @@ def serve_and_send(
         finally:
             stop_py_spy(spy)
             stop(server)
+
+
+def with_webhook(
+    workdir: Path, stream: list[dict[str, Any]], args: argparse.Namespace
+) -> tuple[list[Load], list[Load], Path]:
+    """B1w: the stream as B1 and with one endpoint, twice each, in the order B1, B1w, B1w,
+    B1 (a drift of the machine's load then weighs on both alike); the loads of each, and the
+    database of the last run with the endpoint."""
+    plain: list[Load] = []
+    hooked: list[Load] = []
+    database = workdir
+    sink = Sink()
+    try:
+        for run, with_endpoint in enumerate((False, True, True, False)):
+            if with_endpoint:
+                database, load = serve_and_send(workdir / f"run{run}", stream, args, sink.url)
+                hooked.append(load)
+            else:
+                plain.append(serve_and_send(workdir / f"run{run}", stream, args)[1])
+    finally:
+        sink.close()
+    return plain, hooked, database
+
+
+def webhook_result(
+    what: str, hooked: list[Load], plain: list[Load], events: int, delivered: int
+) -> dict[str, Any]:
+    """What B1w's JSON says beyond B1's: the best run of each, as the figure and the B1 it is
+    compared with."""
+    best, reference = max(r.rate for r in hooked), max(r.rate for r in plain)
+    relative = best / reference
+
+    def rates(loads: list[Load]) -> str:
+        return ", ".join(f"{r.rate:,.0f}" for r in loads)
+
+    return {
+        "benchmark": "ingest.sqlite.webhook",
+        "what": what + "; one webhook endpoint wanting every event type, delivered to a loopback"
+        " receiver; the best of two runs",
+        "figure": round(best),
+        "detail": (
+            f"{relative:.3f} of B1 in the same run, the best of {rates(plain)} signals/s;"
+            f" with the endpoint {rates(hooked)}; {events:,} events written,"
+            f" {delivered:,} delivered when the server stopped"
+        ),
+        "relative_to_b1": round(relative, 3),
+        "b1_figure": round(reference),
+        "events": events,
+        "delivered": delivered,
+        "target": "within 10% of B1 in the same run (B1w / B1 >= 0.90)",
+        "met": relative >= 0.90,
+    }
 
 
 def main() -> None:
@@ -456,15 +570,26 @@ def main() -> None:
         default="sqlite",
         help="postgresql: benchmark B6, run by benchmarks/ingest_pg.py",
     )
+    parser.add_argument(
+        "--webhook", action="store_true", help="B1w: B1, then B1 with one webhook endpoint"
+    )
     args = parser.parse_args()
     stream = workload(args.signals, args.outcomes)
     workdir = Path(tempfile.mkdtemp(prefix="earnest-bench-ingest-"))
     try:
         if args.cprofile:
             database, _ = prepare(workdir)
+            if args.webhook:  # the outbox's writes, without delivery
+                cli("webhooks", "add", "--database", str(database), "http://127.0.0.1:9/hook")
             profile_ingest(str(database), stream, args.batch, args.cprofile)
             return
-        database, ours = serve_and_send(workdir, stream, args)
+        plain: list[Load] = []
+        if args.webhook:
+            plain, hooked, database = with_webhook(workdir, stream, args)
+            ours = max(hooked, key=lambda load: load.rate)
+            events, delivered = outbox(database)
+        else:
+            database, ours = serve_and_send(workdir, stream, args)
         schema, setup, rows = written_rows(database, args.batch)
         base = ceiling(workdir, schema, setup, rows)
         if base.signals != ours.signals:
@@ -499,6 +624,8 @@ def main() -> None:
         "target": "ratio >= 0.30",
         "met": ours.rate / base.rate >= 0.30,
     }
+    if plain:
+        result.update(webhook_result(str(result["what"]), hooked, plain, events, delivered))
     if args.json:
         print(json.dumps(result))
         return
@@ -514,6 +641,8 @@ def main() -> None:
         " outcome upserts per signal)"
     )
     print(f"ratio {ours.rate / base.rate:.3f} (target >= 0.30)")
+    if plain:
+        print(f"with one webhook endpoint, the best of two runs: {result['detail']} (target 0.90)")
 
 
 if __name__ == "__main__":

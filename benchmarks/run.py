@@ -26,6 +26,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("engine", ["engine.py"]),
     ("condition", ["condition.py"]),
     ("B1", ["ingest.py"]),
+    ("B1w", ["ingest.py", "--webhook"]),
     ("B2", ["single.py"]),
     ("B3", ["settle.py"]),
     ("B4", ["history.py"]),

@@ -19,6 +19,7 @@ SMALL = {
     "engine": ["engine.py", "--signals", "5000"],
     "condition": ["condition.py"],
     "B1": ["ingest.py", "--signals", "3000", "--outcomes", "500"],
+    "B1w": ["ingest.py", "--webhook", "--signals", "3000", "--outcomes", "500"],
     "B2": ["single.py", "--seconds", "0.5", "--warmup", "0.2"],
     "B3": ["settle.py", "--outcomes", "2000"],
     "B4": ["history.py", "--entries", "20000", "--fetches", "50", "--warmup", "10"],
