@@ -62,6 +62,8 @@ STRICTER_THAN_DOCUMENT = {
     ("credit_exceeds_charge", "amount"),  # never more than is left of the charge
     ("invalid_setting", None),  # a duration, a URL, a grace of at most 7d
     ("invalid_field", "url"),  # a webhook's: a host, a valid port, no credentials
+    ("invalid_time", None),  # a backtest's since and until: RFC 3339 with an offset
+    ("invalid_range", "since"),  # a backtest's since after its until
 }
 
 CHECKS: list[CheckFunction] = [
@@ -156,6 +158,7 @@ CONTRACT = {
 REAL_BODIES: dict[str, list[dict[str, Any]]] = {
     "/v1/contracts/{key}": [CONTRACT, {**CONTRACT, "price": "$1.50"}],
     "/v1/contracts/validate": [{**CONTRACT, "key": "valid"}],
+    "/v1/contracts/{key}/backtest": [CONTRACT, {**CONTRACT, "price": "$2"}],
     "/v1/signals": [
         {"contract": "landing", "outcome": OUTCOME, "signal": "score", "value": 4},
         {"contract": "landing", "outcome": "new #1", "customer": "acme", "signal": "completed"},

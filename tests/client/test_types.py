@@ -40,6 +40,11 @@ PAIRS: list[tuple[Any, type[msgspec.Struct]]] = [
     (types.WebhookChanges, schemas.WebhookUpdate),
     (types.DeliveryTry, schemas.DeliveryTry),
     (types.Delivery, schemas.Delivery),
+    (types.BacktestReport, schemas.BacktestReport),
+    (types.BacktestDifference, schemas.BacktestDifference),
+    (types.BacktestSide, schemas.BacktestSide),
+    (types.BacktestManual, schemas.BacktestManual),
+    (types.RevenueChange, schemas.RevenueChange),
 ]
 
 

@@ -21,6 +21,7 @@ from earnest.api.common import (
 from earnest.contract import Contract, contract_fingerprint, contract_to_dict, load_contract
 from earnest.errors import Invalid
 from earnest.jsonio import parse_json
+from earnest.service.backtest import parse_bound
 from earnest.service.keys import Scope
 from earnest.service.views import contract_json
 
@@ -83,6 +84,19 @@ async def get_version(request: AnyRequest) -> Response[bytes]:
     return answer(contract_json(await app.read(lambda: app.contracts.version(key, number))))
 
 
+@post("/{key:str}/backtest", opt=require(Scope.READ), status_code=200)
+async def backtest(request: AnyRequest) -> Response[bytes]:
+    """The report of the body, a proposed version, over the outcomes opened in
+    ``[since, until)`` (SPEC section 2); run in a process of its own, writing nothing."""
+    key = path_param(request, "key")
+    since = parse_bound(request.query_params.get("since"), "since")
+    until = parse_bound(request.query_params.get("until"), "until")
+    contract = await _contract(request, key)
+    app = earnest(request)
+    await app.read(lambda: app.contracts.latest(key))  # 404 before a process is started
+    return answer(await app.contracts.backtest_apart(contract, since=since, until=until))
+
+
 @post("/{key:str}/archive", opt=require(Scope.ADMIN), status_code=200)
 async def archive(request: AnyRequest) -> Response[bytes]:
     key = path_param(request, "key")
@@ -98,6 +112,7 @@ router = Router(
         list_contracts,
         get_contract,
         get_version,
+        backtest,
         archive,
     ],
 )

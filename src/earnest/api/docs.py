@@ -68,6 +68,7 @@ _BODY_EXAMPLES: dict[str, Any] = {
 _QUERY_EXAMPLES = {
     "/v1/outcomes": "?state=in_review&limit=50",
     "/v1/contracts/validate": "",
+    "/v1/contracts/{key}/backtest": "?since=2026-10-01T00:00:00Z&until=2026-11-01T00:00:00Z",
     "/v1/ledger": "?customer=acme&kind=credit&period=2026-11-23",
     "/v1/invoices": "?customer=acme&status=draft&period=2026-11-23",
     "/v1/disputes": "?state=open",
@@ -104,12 +105,15 @@ ERROR_CODES: tuple[tuple[str, int, str], ...] = (
     ("invalid_cursor", 422, "cursor is not one this list handed out"),
     ("invalid_filter", 422, "a list filter has a value it does not take"),
     ("invalid_version", 422, "a version is a whole number from 1"),
+    ("invalid_time", 422, "a time is not RFC 3339 (a date, a time and an offset)"),
+    ("invalid_range", 422, "since is after until"),
     ("invalid_setting", 422, "a setting's value is refused (the error names the setting)"),
     ("credit_exceeds_charge", 422, "a credit over what is still creditable (or nothing left)"),
     ("invalid_contract", 422, "the contract does not validate; errors lists every problem"),
     ("invalid_signal", 422, "the signal does not validate"),
     ("customer_required", 422, "the signal that opens an outcome needs a customer"),
     ("internal_error", 500, "a bug: reported in the same shape, never with a traceback"),
+    ("backtests_busy", 503, "as many backtests as may run at once are running: try again"),
 )
 
 _INTRO = """\
@@ -192,6 +196,18 @@ signed per Standard Webhooks, retrying on a schedule; `GET /v1/webhooks/{id}/del
 shows every try. [`webhooks.md`](webhooks.md) says what the events carry, how to verify
 them, and how retries and ordering work.
 
+## Backtests
+
+`POST /v1/contracts/{key}/backtest` takes a proposed contract, as `PUT /v1/contracts/{key}`
+does (JSON, or YAML with `Content-Type: application/yaml`), and saves nothing: every outcome of
+the contract opened in `[since, until)` is replayed from its recorded signals through it, up
+to now, and compared with what happened. The answer lists each outcome whose decision or
+charge would differ, counts per kind of change and charged revenue per currency before and
+after. Outcomes settled by hand keep their decision; disputes and credits are reported, not
+re-run. It runs in a process of its own at a lower CPU priority, so ingest keeps its pace;
+a few run at once, and another is answered 503 `backtests_busy`. A large history takes a
+while: give the request a long timeout.
+
 ## Endpoints
 
 """
@@ -201,7 +217,8 @@ them, and how retries and ordering work.
 OBJECTS = (
     "Outcome", "LedgerEntry", "SignalAnswer", "BatchItem", "ActivityEntry", "Invoice",
     "ChargeLine", "CreditLine", "InvoiceSummary", "LedgerRecord", "AuditItem", "Dispute",
-    "Settings", "BillingPeriod", "Webhook", "Delivery", "DeliveryTry",
+    "Settings", "BillingPeriod", "Webhook", "Delivery", "DeliveryTry", "BacktestReport",
+    "BacktestDifference", "BacktestSide",
 )  # fmt: skip
 
 _OBJECTS_INTRO = """

@@ -37,10 +37,13 @@ class Operation:
     query: tuple[tuple[str, str, dict[str, Any]], ...] = ()  # (name, description, schema)
     errors: tuple[int, ...] = ()
     media: str = JSON  # of the answers (not of the errors, always JSON)
+    # A 422 may also be about a parameter (not the contract in the body): either error shape.
+    parameter_422: bool = False
 
 
 _STRING: dict[str, Any] = {"type": "string"}
 _LIMIT: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 1000}
+_TIME: dict[str, Any] = {"type": "string", "format": "date-time"}
 _LIST = (
     ("limit", "items per page, 1 to 1000 (default 50)", _LIMIT),
     ("cursor", "the next_cursor of the previous page", _STRING),
@@ -72,6 +75,14 @@ OPERATIONS: tuple[Operation, ...] = (
               {200: "Contract"}, errors=(404,)),
     Operation("get", "/v1/contracts/{key}/versions/{version}", "One version of a contract",
               Scope.READ, {200: "Contract"}, errors=(404, 422)),
+    Operation(
+        "post", "/v1/contracts/{key}/backtest",
+        "Replay a proposed contract over the recorded history", Scope.READ,
+        {200: "BacktestReport"}, body="ContractIn", yaml_body=True,
+        errors=(400, 404, 413, 422, 503), parameter_422=True,
+        query=(("since", "outcomes opened from then (RFC 3339; default: until - 30 days)", _TIME),
+               ("until", "outcomes opened before then (RFC 3339; default: now)", _TIME)),
+    ),
     Operation("post", "/v1/contracts/{key}/archive", "Archive: open no new outcomes",
               Scope.ADMIN, {200: "Contract"}, errors=(404,)),
     Operation("post", "/v1/signals", "Send one signal", Scope.INGEST, {200: "SignalAnswer"},
@@ -194,6 +205,7 @@ _ERROR_TEXT = {
     409: "conflict with the stored state",
     413: "body over 16 MiB (code body_too_large)",
     422: "invalid input; the error names the field",
+    503: "busy: try again later (backtests: code backtests_busy)",
 }
 _STATUS_TEXT = {200: "OK", 201: "Created", 204: "No Content"}
 _DELIVERY = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
@@ -266,10 +278,12 @@ def _operation(op: Operation) -> dict[str, Any]:
         out["description"] = f"Needs a key of scope {op.scope.value} (or admin)."
         errors += [401, 403]
     for status in sorted(set(errors)):
-        name = "ContractError" if status == 422 and op.yaml_body else "Error"
+        refusal = _ref("ContractError" if status == 422 and op.yaml_body else "Error")
+        if status == 422 and op.parameter_422:
+            refusal = {"anyOf": [refusal, _ref("Error")]}
         responses[str(status)] = {
             "description": _ERROR_TEXT[status],
-            "content": {JSON: {"schema": _ref(name)}},
+            "content": {JSON: {"schema": refusal}},
         }
     out["responses"] = responses
     return out

@@ -97,6 +97,93 @@ class Validated(Struct):
     contract: ContractFields
 
 
+State = Literal["open", "in_review", "confirmed", "cancelled"]
+Decision = Literal["confirm", "cancel"]
+ReviewReason = Literal["conditions_met", "activity_timeout"]
+
+
+class BacktestSide(Struct):
+    """One side of a backtest's comparison: what happened, or what would have."""
+
+    state: State
+    scheduled: Decision | None
+    review_reason: ReviewReason | None
+    settled_at: datetime | None
+    charge: Price | None
+    how: Annotated[str, Meta(description="how the decision was reached, in a few words")]
+    explanation: Annotated[
+        str | None, Meta(description="the check its decision rests on, explained")
+    ]
+
+
+class BacktestDifference(Struct):
+    """An outcome whose decision or charge would differ under the proposed version."""
+
+    outcome: str
+    customer: str
+    opened_at: datetime
+    contract_version: Annotated[int, Meta(description="the version it opened under")]
+    change: Annotated[
+        str, Meta(description="e.g. 'confirmed → cancelled', 'price changed', 'still open → …'")
+    ]
+    before: BacktestSide
+    after: BacktestSide
+    disputes: Annotated[int, Meta(description="disputes people opened (reported, not re-run)")]
+    credited: Annotated[str | None, Meta(description="credits booked, as recorded")]
+
+
+class BacktestManual(Struct):
+    """An outcome settled by hand: its decision stands whatever the proposed version."""
+
+    outcome: str
+    customer: str
+    opened_at: datetime
+    state: State
+    scheduled: Decision | None
+    review_reason: ReviewReason | None
+    settled_at: datetime | None
+    charge: Price | None
+    how: str
+    explanation: None
+    by: str | None
+    reason: str
+
+
+class RevenueChange(Struct):
+    """Charged revenue in one currency, exact decimal text."""
+
+    before: str
+    after: str
+    difference: str
+
+
+class BacktestReport(Struct):
+    """What a proposed contract would have changed over the outcomes opened in
+    ``[since, until)``, replayed up to ``as_of``."""
+
+    contract: Key
+    version: Annotated[int, Meta(description="the proposal's version: its own, or the next")]
+    since: datetime
+    until: datetime
+    as_of: datetime
+    outcomes: int
+    signals: Annotated[int, Meta(description="recorded signals replayed")]
+    replayed: int
+    unchanged: int
+    changed: int
+    still_open: Annotated[int, Meta(description="not settled by as_of under the proposal")]
+    manual: Annotated[int, Meta(description="settled by hand: kept, not re-decided")]
+    changes: Annotated[dict[str, int], Meta(description="outcomes per kind of change")]
+    revenue: dict[str, RevenueChange]
+    credits: Annotated[dict[str, str], Meta(description="credits as recorded, per currency")]
+    credited: int
+    disputed: int
+    differences: Annotated[list[BacktestDifference], Meta(description="at most 1,000")]
+    differences_truncated: bool
+    settled_by_hand: Annotated[list[BacktestManual], Meta(description="at most 1,000")]
+    settled_by_hand_truncated: bool
+
+
 class SignalIn(Struct, omit_defaults=True, forbid_unknown_fields=True):
     contract: Key
     outcome: Ref
@@ -672,7 +759,7 @@ ALL: tuple[type[Struct], ...] = (
     CustomerList, CustomerUpdate, KeyIn, ApiKey, NewApiKey, KeyList, ActivityList, Health,
     PeriodList, LedgerList, Invoice, InvoiceList, InvoiceAudit, DisputeIn, DisputeResolution,
     Dispute, DisputeList, Settings, SettingsUpdate, WebhookIn, WebhookUpdate, Webhook,
-    NewWebhook, WebhookList, Delivery, DeliveryList,
+    NewWebhook, WebhookList, Delivery, DeliveryList, BacktestReport,
 )  # fmt: skip
 
 

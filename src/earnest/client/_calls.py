@@ -10,7 +10,7 @@ import email.utils
 import math
 import random
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -48,6 +48,7 @@ class Call:
     # Not idempotent, and what it answers is shown once (a new secret): resent only when the
     # request never reached the server, never once the server may have acted on it.
     once: bool = False
+    timeout_s: float | None = None  # instead of the client's (a backtest takes a while)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -191,6 +192,27 @@ def put_contract_call(key: str, source: Mapping[str, Any] | str) -> Call:
 def validate_contract_call(source: Mapping[str, Any] | str, key: str | None) -> Call:
     params = {"key": key} if key is not None else None
     return _contract_body("POST", "/v1/contracts/validate", source, params)
+
+
+def backtest_call(
+    key: str,
+    source: Mapping[str, Any] | str,
+    since: datetime | str | None,
+    until: datetime | str | None,
+    timeout_s: float,
+) -> Call:
+    params = {
+        name: _time_text(value)
+        for name, value in (("since", since), ("until", until))
+        if value is not None
+    }
+    call = _contract_body("POST", f"/v1/contracts/{segment(key)}/backtest", source, params)
+    return replace(call, timeout_s=timeout_s)
+
+
+def _time_text(value: datetime | str) -> str:
+    moment = _moment(value)
+    return moment if isinstance(moment, str) else moment.isoformat()
 
 
 def contract_call(key: str, version: int | None) -> Call:

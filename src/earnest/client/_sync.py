@@ -16,6 +16,7 @@ from earnest.client._errors import TransportError
 from earnest.client._types import (
     ActivityEntry,
     AuditItem,
+    BacktestReport,
     BatchResult,
     BillingPeriod,
     Contract,
@@ -36,6 +37,8 @@ from earnest.client._types import (
     Webhook,
     WebhookChanges,
 )
+
+BACKTEST_TIMEOUT_S = 600.0  # a backtest over a large history takes a while
 
 
 class Client:
@@ -95,6 +98,7 @@ class Client:
                     params=call.params,
                     content=call.content,
                     headers=call.headers,
+                    timeout=httpx.USE_CLIENT_DEFAULT if call.timeout_s is None else call.timeout_s,
                 )
             except httpx.TransportError as error:
                 if attempt >= self.max_retries or not calls.should_retry_error(error, call.once):
@@ -200,6 +204,22 @@ class Client:
     def activity(self, *, limit: int | None = None) -> Iterator[ActivityEntry]:
         """The activity log, newest first, page by page (an admin key)."""
         yield from self._pages(lambda cursor: calls.activity_call(limit, cursor))
+
+    def backtest(
+        self,
+        key: str,
+        contract: Mapping[str, Any] | str,
+        *,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        timeout: float = BACKTEST_TIMEOUT_S,
+    ) -> BacktestReport:
+        """What the proposed ``contract`` (YAML text or a mapping) would have changed over
+        the outcomes of ``key`` opened in ``[since, until)`` (default: the 30 days to now).
+        Nothing is saved. A large history takes a while: ``timeout`` (seconds) is this
+        call's own."""
+        call = calls.backtest_call(key, contract, since, until, timeout)
+        return cast(BacktestReport, self._call(call))
 
     def validate_contract(
         self, contract: Mapping[str, Any] | str, *, key: str | None = None

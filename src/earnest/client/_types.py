@@ -128,6 +128,81 @@ class ContractCheck(TypedDict):
     contract: Contract
 
 
+class BacktestSide(TypedDict):
+    """One side of a backtest's comparison: what happened, or what would have."""
+
+    state: str
+    scheduled: str | None
+    review_reason: str | None
+    settled_at: str | None
+    charge: Price | None
+    how: str
+    explanation: str | None  # the check its decision rests on
+
+
+class BacktestDifference(TypedDict):
+    """An outcome whose decision or charge would differ under the proposed version."""
+
+    outcome: str
+    customer: str
+    opened_at: str
+    contract_version: int  # the version it opened under
+    change: str  # "confirmed → cancelled", "price changed", ...
+    before: BacktestSide
+    after: BacktestSide
+    disputes: int
+    credited: str | None
+
+
+class BacktestManual(TypedDict):
+    """An outcome settled by hand: its decision stands whatever the proposed version."""
+
+    outcome: str
+    customer: str
+    opened_at: str
+    state: str
+    scheduled: str | None
+    review_reason: str | None
+    settled_at: str | None
+    charge: Price | None
+    how: str
+    explanation: None
+    by: str | None
+    reason: str
+
+
+class RevenueChange(TypedDict):
+    before: str
+    after: str
+    difference: str
+
+
+class BacktestReport(TypedDict):
+    """``POST /v1/contracts/{key}/backtest``: what a proposed contract would have changed."""
+
+    contract: str
+    version: int
+    since: str
+    until: str
+    as_of: str
+    outcomes: int
+    signals: int
+    replayed: int
+    unchanged: int
+    changed: int
+    still_open: int
+    manual: int
+    changes: dict[str, int]
+    revenue: dict[str, RevenueChange]  # per currency
+    credits: dict[str, str]  # as recorded, not re-run
+    credited: int
+    disputed: int
+    differences: list[BacktestDifference]
+    differences_truncated: bool
+    settled_by_hand: list[BacktestManual]
+    settled_by_hand_truncated: bool
+
+
 class ActivityEntry(TypedDict):
     """One change that is not an outcome's own history (a contract saved, a key revoked, ...),
     with who made it (an API key's id, ``cli`` or ``system``) and the values before and

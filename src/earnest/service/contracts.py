@@ -12,7 +12,8 @@ from earnest.clock import Clock
 from earnest.contract import Contract, contract_to_dict
 from earnest.rules import UnknownContract
 from earnest.service.activity import append_activity
-from earnest.service.backtest import run_backtest
+from earnest.service.backtest import run_backtest, time_range
+from earnest.service.backtest_apart import Slots, backtest_apart
 from earnest.service.pages import Page, check_limit, page_of
 from earnest.store import Database
 from earnest.store.contracts import (
@@ -42,6 +43,7 @@ class Contracts:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        self._apart = Slots()  # backtests running in child processes
 
     def save(self, contract: Contract, *, actor: str) -> tuple[StoredContract, bool]:
         """Store ``contract`` as a new version unless it equals the latest:
@@ -119,3 +121,22 @@ class Contracts:
         (:mod:`earnest.service.backtest`)."""
         with self.db.read() as tx:
             return run_backtest(tx, contract, since, until, self.clock, should_stop=should_stop)
+
+    async def backtest_apart(
+        self,
+        contract: Contract,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> dict[str, Any]:
+        """:meth:`backtest` in a child process at a lower CPU priority, for a serving
+        process (:mod:`earnest.service.backtest_apart`): its report as JSON. Refuses a
+        range with ``since`` after ``until`` at once, and a backtest beyond the few that may
+        run at once (503 ``backtests_busy``)."""
+        now = self.clock()
+        time_range(since, until, now)
+        self._apart.take()
+        try:
+            return await backtest_apart(self.db.url, contract, since, until, now)
+        finally:
+            self._apart.give()
