@@ -81,10 +81,16 @@ def ceiling(url: str, setup: list[tuple[str, list[Any]]], rows: list[Batch]) -> 
         for batch in rows:
             sent = time.perf_counter()
             with raw.transaction():
+                # A new customer: its row with its first open period, and its billing-day
+                # history (as benchmarks/ingest.py's SQLite ceiling).
                 cursor.executemany(
-                    "INSERT INTO customers (id, billing_day, created_at) VALUES (%s, %s, %s)"
-                    " ON CONFLICT (id) DO NOTHING",
+                    "INSERT INTO customers (id, billing_day, created_at, open_start, open_end)"
+                    " VALUES (%s, %s, %s, %s, %s)",
                     batch.customers,
+                )
+                cursor.executemany(
+                    "INSERT INTO billing_days (customer, since, billing_day) VALUES (%s, %s, %s)",
+                    [(c[0], c[2], c[1]) for c in batch.customers],
                 )
                 cursor.executemany(pg(UPSERT_OUTCOME), batch.outcomes)
                 cursor.executemany(
