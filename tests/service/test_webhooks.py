@@ -460,3 +460,27 @@ def test_management_is_logged_without_secrets_and_rotation_signs_with_both(
     assert new not in text
     assert "whsec_" not in text
     assert hooks.list() == []
+
+
+def test_events_behind_a_retry_are_not_due_before_it(db: Database, receiver: Receiver) -> None:
+    """While an outcome's event waits for its retry, its later events wait too: the source
+    says nothing is due until the retry, so the scheduler does not claim in vain each poll."""
+    clock = Clock(datetime(2026, 11, 23, 10, tzinfo=UTC))
+    setup_contract(db, clock())
+    Webhooks(db, clock).create(receiver.url, actor="k")
+    receiver.answers = deque([500] * 4)
+    sender = Sender(db, clock=clock)
+    delivery = WebhookDelivery(db, sender, clock=clock)
+    try:
+        ingest(db, [signal("o1")], clock())
+        for wait_s in (0, 6, 5.5 * 60, 33 * 60):  # four failures: the next try about 2 h on
+            clock.advance(seconds=wait_s)
+            deliver_all(delivery, clock)
+        assert len(receiver.received) == 4
+        catch_up(db, clock.advance(minutes=25))  # confirmed and charged: due now, behind it
+        due = delivery.next_due()
+        assert due is not None
+        assert due > clock() + timedelta(hours=1)
+        assert delivery.fire_due(clock()) == 0
+    finally:
+        sender.close()

@@ -128,12 +128,16 @@ class Claimed:
 
 
 def next_due(tx: Tx) -> datetime | None:
-    """The earliest moment a pending delivery of an enabled endpoint may be claimed."""
+    """The earliest moment a pending delivery of an enabled endpoint may be claimed. A
+    delivery behind an earlier one of its outcome (waiting for a retry, say) is not due: the
+    earlier one's time counts, so a retry hours away is no reason to look every poll."""
     row = tx.one(
         "SELECT MIN(CASE WHEN d.claimed_until IS NOT NULL AND d.claimed_until > d.next_at"
         " THEN d.claimed_until ELSE d.next_at END) FROM webhook_deliveries d"
         " JOIN webhook_endpoints e ON e.id = d.endpoint_id"
         " WHERE d.state = 'pending' AND e.enabled AND NOT e.deleted"
+        " AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.state = 'pending'"
+        " AND p.endpoint_id = d.endpoint_id AND p.ordering_key = d.ordering_key AND p.id < d.id)"
     )
     return None if row is None or row[0] is None else from_us(int(row[0]))
 
