@@ -24,6 +24,8 @@ ENDPOINTS: list[tuple[str, str, Any, str]] = [
     ("GET", "/v1/contracts", None, "read"),
     ("GET", "/v1/contracts/landing", None, "read"),
     ("GET", "/v1/contracts/landing/versions/1", None, "read"),
+    ("POST", "/v1/contracts/landing/backtest", {"conditions": "a", "price": "$1",
+                                               "active_for": "1h", "review_window": "0s"}, "read"),
     ("POST", "/v1/contracts/landing/archive", None, "admin"),
     ("POST", "/v1/signals", SIGNAL, "ingest"),
     ("POST", "/v1/signals/batch", {"signals": [SIGNAL]}, "ingest"),
