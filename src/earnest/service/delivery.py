@@ -100,7 +100,11 @@ class Sender:
         self.on_done: Callable[[], None] = lambda: None
         # What an attempt's end makes claimable, claimed in the transaction recording it
         # (set by WebhookDelivery; given that transaction and the delivery that ends).
-        self.refill: Callable[[Tx, Claimed], list[Claimed]] = lambda tx, done: []
+        self.refill: Callable[[Tx, list[Claimed]], list[Claimed]] = lambda tx, done: []
+        # Attempts ended, waiting to be recorded together (loop thread only).
+        self._ended: list[tuple[Claimed, dict[str, Any], asyncio.Future[None]]] = []
+        self._recording = False
+        self._recorder_task: asyncio.Task[None] | None = None
         self._closing = False  # claim nothing more: let what is in flight end
 
     def start(self) -> None:
@@ -187,19 +191,49 @@ class Sender:
             except httpx.HTTPError as failure:
                 error = f"{type(failure).__name__}: {failure}"[:EXCERPT]
         duration_ms = int((time.perf_counter() - started) * 1000)
-        await loop.run_in_executor(
-            self._store,
-            lambda: self.writes(
-                lambda: self._record(
-                    claimed,
-                    at=now,
-                    status=status,
-                    duration_ms=duration_ms,
-                    error=error,
-                    excerpt=excerpt,
-                )
-            ),
-        )
+        ended = {"at": now, "status": status, "duration_ms": duration_ms, "error": error,
+                 "excerpt": excerpt}  # fmt: skip
+        recorded: asyncio.Future[None] = loop.create_future()
+        self._ended.append((claimed, ended, recorded))
+        if not self._recording:
+            self._recording = True
+            self._recorder_task = loop.create_task(self._record_ended())
+        await recorded
+
+    async def _record_ended(self) -> None:
+        """Record every ended attempt, as many per transaction as have ended meanwhile: one
+        commit (one fsync) for a burst of answers, not one each (loop thread)."""
+        loop = asyncio.get_running_loop()
+        try:
+            while self._ended:
+                batch, self._ended = self._ended, []
+                items = [(claimed, ended) for claimed, ended, _ in batch]
+                try:
+                    await loop.run_in_executor(self._store, self._write_all, items)
+                except Exception as failure:
+                    for *_, recorded in batch:
+                        recorded.set_exception(failure)
+                else:
+                    for *_, recorded in batch:
+                        recorded.set_result(None)
+        finally:
+            self._recording = False
+
+    def _write_all(self, items: list[tuple[Claimed, dict[str, Any]]]) -> None:
+        self.writes(lambda: self._record_all(items))
+
+    def _record_all(self, items: list[tuple[Claimed, dict[str, Any]]]) -> None:
+        more: list[Claimed] = []
+        with self.db.write() as tx:
+            for claimed, ended in items:
+                self._record(tx, claimed, **ended)
+            # The outcomes' next events, and the slots these attempts free, are claimed now
+            # and sent after the commit: not at the scheduler's next look, which would hold
+            # an endpoint to PER_ENDPOINT requests per IDLE_S however fast it answers.
+            if not self._closing:
+                more = self.refill(tx, [claimed for claimed, _ in items])
+        for next_one in more:
+            self.submit(next_one)
 
     async def _post(self, url: str, body: bytes, signed: dict[str, str]) -> tuple[int, str]:
         """POST ``body``; the answer's status and the first bytes of its body."""
@@ -218,6 +252,7 @@ class Sender:
 
     def _record(
         self,
+        tx: Tx,
         claimed: Claimed,
         *,
         at: datetime,
@@ -227,38 +262,29 @@ class Sender:
         excerpt: str | None,
     ) -> None:
         attempts = claimed.attempts + 1
-        more: list[Claimed] = []
-        with self.db.write() as tx:
-            if status is not None and 200 <= status < 300:
-                state, next_at = "delivered", None
-            elif status == 410:
-                state, next_at = "pending", at + (retry_delay(1) or timedelta(0))
-                endpoint = endpoints_by_id(tx, [claimed.endpoint_id]).get(claimed.endpoint_id)
-                if endpoint is not None and endpoint.enabled:
-                    reason = f"410 Gone at {at.isoformat()}"
-                    update_endpoint(
-                        tx, claimed.endpoint_id, {"enabled": False, "disabled_reason": reason}
-                    )
-                    append_activity(
-                        tx, at=at, actor=SYSTEM, action="webhook.disabled",
-                        subject=claimed.endpoint_id, before={"enabled": True},
-                        after={"enabled": False, "reason": reason},
-                    )  # fmt: skip
-            else:
-                delay = retry_delay(attempts)
-                state = "failed" if delay is None else "pending"
-                next_at = None if delay is None else at + delay
-            record_attempt(
-                tx, claimed.id, at=at, status=status, duration_ms=duration_ms, error=error,
-                response=excerpt, state=state, next_at=next_at,
-            )  # fmt: skip
-            # The outcome's next event, and the slot this attempt frees, are claimed now and
-            # sent after the commit: not at the scheduler's next look, which would hold an
-            # endpoint to PER_ENDPOINT requests per IDLE_S however fast it answers.
-            if not self._closing:
-                more = self.refill(tx, claimed)
-        for next_one in more:
-            self.submit(next_one)
+        if status is not None and 200 <= status < 300:
+            state, next_at = "delivered", None
+        elif status == 410:
+            state, next_at = "pending", at + (retry_delay(1) or timedelta(0))
+            endpoint = endpoints_by_id(tx, [claimed.endpoint_id]).get(claimed.endpoint_id)
+            if endpoint is not None and endpoint.enabled:
+                reason = f"410 Gone at {at.isoformat()}"
+                update_endpoint(
+                    tx, claimed.endpoint_id, {"enabled": False, "disabled_reason": reason}
+                )
+                append_activity(
+                    tx, at=at, actor=SYSTEM, action="webhook.disabled",
+                    subject=claimed.endpoint_id, before={"enabled": True},
+                    after={"enabled": False, "reason": reason},
+                )  # fmt: skip
+        else:
+            delay = retry_delay(attempts)
+            state = "failed" if delay is None else "pending"
+            next_at = None if delay is None else at + delay
+        record_attempt(
+            tx, claimed.id, at=at, status=status, duration_ms=duration_ms, error=error,
+            response=excerpt, state=state, next_at=next_at,
+        )  # fmt: skip
 
     def wait_idle(self, timeout_s: float = 30.0) -> bool:
         """Wait until nothing is in flight (tests, and a clean stop)."""
@@ -301,15 +327,16 @@ class WebhookDelivery:
     def _woken(self) -> None:
         self._idle_until = None  # room freed, or an outcome's next event unblocked
 
-    def _refill(self, tx: Tx, done: Claimed) -> list[Claimed]:
-        """Claim, in the transaction recording ``done``'s attempt, what its end makes
+    def _refill(self, tx: Tx, done: list[Claimed]) -> list[Claimed]:
+        """Claim, in the transaction recording ``done``'s attempts, what their end makes
         claimable, counting ``done`` as no longer in flight."""
         busy = self.sender.busy_now()
-        busy[done.endpoint_id] -= 1
+        for ended in done:
+            busy[ended.endpoint_id] -= 1
         now = self.clock()
         return claim(
-            tx, now, until=now + timedelta(seconds=CLAIM_S), limit=self.sender.room() + 1,
-            busy=busy, per_endpoint=PER_ENDPOINT,
+            tx, now, until=now + timedelta(seconds=CLAIM_S),
+            limit=self.sender.room() + len(done), busy=busy, per_endpoint=PER_ENDPOINT,
         )  # fmt: skip
 
     def next_due(self) -> datetime | None:
