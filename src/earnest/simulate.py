@@ -26,6 +26,7 @@ from earnest.billing import (
     Period,
     credit_reason,
     invoice_lines,
+    lines_json,
     money_text,
 )
 from earnest.billing import totals as invoice_totals
@@ -71,22 +72,6 @@ class SimulatedInvoice:
     def document(self) -> dict[str, Any]:
         """SPEC 8's invoice object, without an ``id``."""
         result = invoice_totals(self.charges, self.credits, self.currency)
-        lines: list[dict[str, Any]] = [
-            {
-                "kind": "charge", "description": line.description, "contract": line.contract,
-                "contract_version": line.contract_version, "quantity": line.quantity,
-                "unit_price": money_text(line.unit_price, self.currency),
-                "amount": money_text(line.amount, self.currency),
-            }
-            for line in self.charges
-        ]  # fmt: skip
-        lines += [
-            {
-                "kind": "credit", "outcome": line.outcome, "contract": line.contract,
-                "amount": money_text(line.amount, self.currency), "reason": line.reason,
-            }
-            for line in self.credits
-        ]  # fmt: skip
         return {
             "number": self.number,
             "status": self.status,
@@ -96,7 +81,7 @@ class SimulatedInvoice:
                 "start": format_time(self.period.start),
                 "end": format_time(self.period.end),
             },
-            "lines": lines,
+            "lines": lines_json(self.charges, self.credits, self.currency),
             "subtotal": money_text(result.subtotal, self.currency),
             "credits": money_text(result.credits, self.currency),
             "total": format(result.total, "f"),  # rounded to ISO 4217's minor unit

@@ -69,12 +69,13 @@ def test_a_change_at_the_instant_a_period_starts_waits_for_the_next() -> None:
 
 def test_an_entry_of_a_finalized_period_goes_to_the_first_open_one() -> None:
     days = BillingDays.of(at("2026-10-01"), 1)
+    november, december = days.between(at("2026-11-01"), at("2026-12-02"))
     late = at("2026-11-30 23:59:59")  # settled in November, committed after November closed
-    assert days.invoice_period(late, open_from=None).start == at("2026-11-01")
-    assert days.invoice_period(late, open_from=at("2026-12-01")).start == at("2026-12-01")
-    assert days.invoice_period(at("2026-12-02"), open_from=at("2026-12-01")).start == at(
-        "2026-12-01"
-    )
+    assert days.place(late, november) == (november, None)
+    assert days.place(late, december) == (december, november)
+    assert days.place(at("2026-12-02"), december) == (december, None)
+    assert days.place(at("2027-01-02"), november)[0].start == at("2027-01-01")  # walked on
+    assert days.place(at("2026-09-01"), december) == (december, days.first())  # before it
 
 
 # Properties -------------------------------------------------------------------------------

@@ -133,6 +133,30 @@ def money_text(amount: Decimal, currency: str) -> str:
     return format_amount(abs(amount), currency)
 
 
+def lines_json(
+    charges: Iterable[ChargeLine], credits: Iterable[CreditLine], currency: str
+) -> list[dict[str, Any]]:
+    """An invoice's lines as SPEC 8's invoice object shows them: charge lines, then credits
+    (negative), money as exact decimal text."""
+    lines: list[dict[str, Any]] = [
+        {
+            "kind": "charge", "description": line.description, "contract": line.contract,
+            "contract_version": line.contract_version, "quantity": line.quantity,
+            "unit_price": money_text(line.unit_price, currency),
+            "amount": money_text(line.amount, currency),
+        }
+        for line in charges
+    ]  # fmt: skip
+    lines += [
+        {
+            "kind": "credit", "outcome": line.outcome, "contract": line.contract,
+            "amount": money_text(line.amount, currency), "reason": line.reason,
+        }
+        for line in credits
+    ]  # fmt: skip
+    return lines
+
+
 def credit_reason(credit: Mapping[str, Any], late_signal: str | None) -> str:
     """A credit line's reason (SPEC 6) from its ``credit`` entry's data: the dispute's note,
     or the late signal (its name) whose failing check led to it."""

@@ -96,14 +96,21 @@ class BillingDays:
             yield period
             period = self.after(period)
 
-    def invoice_period(self, moment: datetime, open_from: datetime | None) -> Period:
-        """Where a ledger entry of ``moment`` is billed: the period holding it, unless that
-        period's invoice is finalized (every period before ``open_from`` is), then the
-        customer's first open period, the one starting at ``open_from`` (SPEC section 6)."""
-        period = self.containing(moment)
-        if open_from is not None and period.start < open_from:
-            return self.containing(open_from)
-        return period
+    def place(self, moment: datetime, open_period: Period) -> tuple[Period, Period | None]:
+        """Where a ledger entry of ``moment`` is billed, given the customer's first open
+        period (every period before it is finalized): the period holding it, walked forward
+        from ``open_period``; or ``open_period`` itself when ``moment`` is before it (SPEC 6:
+        an entry of a finalized period goes to the first open one), with the period the entry
+        would have been in (None when not moved; a moment before the customer's first period
+        counts as in that first period)."""
+        if moment < open_period.start:
+            first = self.first()
+            was = first if moment < first.start else self.containing(moment)
+            return open_period, None if was == open_period else was
+        period = open_period
+        while moment >= period.end:
+            period = self.after(period)
+        return period, None
 
     def containing(self, moment: datetime) -> Period:
         """The period holding ``moment`` (at or after the first period's start)."""

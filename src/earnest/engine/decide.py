@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from earnest.billing.invoice import creditable
 from earnest.contract.condition import Verdict
 from earnest.contract.model import AfterSettlement, Contract
 from earnest.engine.lifecycle import (
@@ -281,7 +282,7 @@ def _after_settlement(draft: _Draft, verdict: Verdict, signal: Signal, now: date
         return
     if policy is AfterSettlement.CREDIT:
         assert draft.charged is not None
-        remaining = draft.charged - draft.credited
+        remaining = creditable(draft.charged, (draft.credited,))
         if remaining > 0:
             currency = draft.contract.price.currency
             draft.credits.append(Credit(remaining, currency, now, "after_settlement"))
@@ -329,7 +330,7 @@ def _resolve_dispute(draft: _Draft, event: ResolveDispute, now: datetime) -> Non
         draft.entries.append(Entry("dispute", now, data))
         return
     currency = draft.contract.price.currency
-    remaining = draft.charged - draft.credited
+    remaining = creditable(draft.charged, (draft.credited,))
     amount = remaining if event.amount is None else event.amount
     if remaining <= 0 or amount > remaining:
         raise CreditExceedsCharge(amount, remaining, currency)

@@ -84,18 +84,7 @@ class Disputes:
         """Dispute the confirmed outcome ``(contract, ref)``: 409 ``not_confirmed`` or
         ``dispute_open`` otherwise."""
         why = _text(reason, "reason", required=True)
-        now = at or self.clock()
-        with self.db.write() as tx:
-            found = load_one(tx, contract, ref, lock=True)
-            if found is None:
-                raise UnknownOutcome(contract, ref)
-            decided = decide(found.outcome, OpenDispute(why, actor), now)
-            recorder = Recorder()
-            recorder.record(found, decided)
-            recorder.flush(tx)
-            dispute = latest_dispute(tx, found.id)
-        assert dispute is not None
-        return DisputeAnswer(dispute, decided.outcome)
+        return self._decide(contract, ref, OpenDispute(why, actor), at or self.clock())
 
     def resolve(
         self,
@@ -119,12 +108,19 @@ class Disputes:
             if kind == "reject":
                 raise Invalid("amount is only for a credit resolution", field="amount")
             credit = parse_amount(amount)
-        now = at or self.clock()
+        event = ResolveDispute(kind, text, actor, credit)
+        return self._decide(contract, ref, event, at or self.clock())
+
+    def _decide(
+        self, contract: str, ref: str, event: OpenDispute | ResolveDispute, now: datetime
+    ) -> DisputeAnswer:
+        """Apply ``event`` to the outcome at ``now`` (the engine refuses what SPEC 6 refuses)
+        and record the decision; the dispute as it stands after it."""
         with self.db.write() as tx:
             found = load_one(tx, contract, ref, lock=True)
             if found is None:
                 raise UnknownOutcome(contract, ref)
-            decided = decide(found.outcome, ResolveDispute(kind, text, actor, credit), now)
+            decided = decide(found.outcome, event, now)
             recorder = Recorder()
             recorder.record(found, decided)
             recorder.flush(tx)

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from earnest.billing import Period, money_text, round_total
+from earnest.billing import ChargeLine, CreditLine, Period, lines_json, money_text, round_total
 from earnest.clock import Clock
 from earnest.engine import DeadlineReached, decide
 from earnest.errors import Invalid, NotFound
@@ -132,22 +132,13 @@ class Invoice:
         hash is the SHA-256 of this document's canonical JSON."""
         row = self.row
         currency = row.currency
-        lines: list[dict[str, Any]] = [
-            {
-                "kind": "charge", "description": line.description, "contract": line.contract,
-                "contract_version": line.contract_version, "quantity": line.quantity,
-                "unit_price": _money(line.unit_price, currency),
-                "amount": _money(line.amount, currency),
-            }
-            for line in self.charges
+        charges = [
+            ChargeLine(c.description, c.contract, c.contract_version, c.quantity, c.unit_price,
+                       c.amount)
+            for c in self.charges
         ]  # fmt: skip
-        lines += [
-            {
-                "kind": "credit", "outcome": line.outcome, "contract": line.contract,
-                "amount": _money(-line.amount, currency), "reason": line.reason,
-            }
-            for line in self.credits
-        ]  # fmt: skip
+        credits = [CreditLine(c.outcome, c.contract, -c.amount, c.reason, c.ledger_id)
+                   for c in self.credits]  # fmt: skip
         return {
             "id": row.id,
             "number": row.number,
@@ -155,7 +146,7 @@ class Invoice:
             "customer": row.customer,
             "currency": row.currency,
             "period": {"start": format_time(row.period.start), "end": format_time(row.period.end)},
-            "lines": lines,
+            "lines": lines_json(charges, credits, currency),
             "subtotal": _money(row.subtotal, currency),
             "credits": _money(row.credits, currency),
             "total": format(self.total, "f"),  # rounded to ISO 4217's minor unit
@@ -268,6 +259,7 @@ def close_due(tx: Tx, now: datetime, batch: int) -> int:
     means nothing more is due (the :class:`~earnest.service.due.DueWork` contract)."""
     settings = settings_of(tx)
     done = 0
+    events: list[PendingEvent] = []
     while done < batch:
         end = earliest_open_end(tx)
         if end is None or end + settings.grace > now:
@@ -288,13 +280,16 @@ def close_due(tx: Tx, now: datetime, batch: int) -> int:
         billing = billing_of(tx, [customer for customer, _ in closing])
         for customer, period in closing:
             for draft in drafts_of(tx, customer, period.start):
-                _finalize(tx, draft, settings.invoice_prefix, end + settings.grace)
+                events.append(_finalize(tx, draft, settings.invoice_prefix, end + settings.grace))
             close_period(tx, customer, billing[customer].days.after(period))
         done += len(closing)
+    emit(tx, events)
     return done
 
 
-def _finalize(tx: Tx, draft: InvoiceRow, prefix: str, at: datetime) -> None:
+def _finalize(tx: Tx, draft: InvoiceRow, prefix: str, at: datetime) -> PendingEvent:
+    """Freeze and number ``draft``; its ``invoice.finalized`` webhook event, for the caller
+    to emit with the batch's others (one read of the endpoints per transaction)."""
     sequence = next_number(tx)
     number = f"{prefix}-{sequence:06d}"
     row = InvoiceRow(
@@ -304,12 +299,12 @@ def _finalize(tx: Tx, draft: InvoiceRow, prefix: str, at: datetime) -> None:
     frozen = load_invoice(tx, row)
     digest = invoice_hash(frozen)
     freeze(tx, draft.id, number=number, sequence=sequence, at=at, digest=digest)
-    emit(tx, [PendingEvent("invoice.finalized", at, f"invoice:{draft.id}", frozen.document)])
     append_activity(
         tx, at=at, actor=SYSTEM, action="invoice.finalized", subject=draft.id, before=None,
         after={"number": number, "customer": draft.customer, "currency": draft.currency,
                "total": format(frozen.total, "f"), "hash": digest},
     )  # fmt: skip
+    return PendingEvent("invoice.finalized", at, f"invoice:{draft.id}", frozen.document)
 
 
 def finalized_invoices(db: Database, chunk: int = 200) -> Iterator[Invoice]:

@@ -55,14 +55,7 @@ class Billing:
     def place(self, moment: datetime) -> tuple[Period, Period | None]:
         """The period a ledger entry of ``moment`` is booked into, and the period it would
         have been in when that one is closed (SPEC 6: then the first open period)."""
-        if moment < self.open.start:
-            first = self.days.first()
-            was = first if moment < first.start else self.days.containing(moment)
-            return self.open, None if was == self.open else was
-        period = self.open
-        while moment >= period.end:
-            period = self.days.after(period)
-        return period, None
+        return self.days.place(moment, self.open)
 
 
 def open_periods(tx: Tx, customers: Iterable[str]) -> dict[str, Period]:
@@ -217,11 +210,6 @@ def _invoice(row: Sequence[Any]) -> InvoiceRow:
         money_value(credits) or Decimal(0), from_us(int(created)),
         opt_time(None if finalized is None else int(finalized)), digest,
     )  # fmt: skip
-
-
-def load_invoices(tx: Tx, ids: Iterable[str]) -> dict[str, InvoiceRow]:
-    rows = tx.query_in(f"SELECT {_INVOICE} FROM invoices WHERE id IN {{values}}", ids)
-    return {row[0]: _invoice(row) for row in rows}
 
 
 def load_totals(tx: Tx, ids: Iterable[str]) -> dict[str, tuple[str, Decimal, Decimal]]:
