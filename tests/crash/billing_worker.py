@@ -65,6 +65,7 @@ from earnest.service.invoices import InvoiceClosing
 from earnest.service.outcomes import Outcomes
 from earnest.service.scheduler import Scheduler
 from earnest.service.settings import Settings
+from earnest.service.webhooks import PendingEvent
 from earnest.store import Database, connect
 from earnest.store.codec import from_us, money_value
 from earnest.store.contracts import save_contract
@@ -415,12 +416,13 @@ def kill_inside_finalization(nth: int) -> None:
     finalize = invoices._finalize
     done = 0
 
-    def finalize_then_die(*args: Any, **kwargs: Any) -> None:
+    def finalize_then_die(*args: Any, **kwargs: Any) -> PendingEvent:
         nonlocal done
-        finalize(*args, **kwargs)
+        event = finalize(*args, **kwargs)
         done += 1
         if done == nth:
             os.kill(os.getpid(), signal.SIGKILL)
+        return event
 
     invoices._finalize = finalize_then_die
 

@@ -43,7 +43,7 @@ from earnest.store.invoices import (
     customers_closing,
     drafts_of,
     earliest_open_end,
-    finalized_ids,
+    finalized_after,
     freeze,
     get_invoice,
     list_invoices,
@@ -312,13 +312,9 @@ def finalized_invoices(db: Database, chunk: int = 200) -> Iterator[Invoice]:
     after = ""
     while True:
         with db.read() as tx:
-            ids = finalized_ids(tx, after, chunk)
-            invoices = []
-            for ident in ids:
-                row = get_invoice(tx, ident)
-                assert row is not None
-                invoices.append(load_invoice(tx, row))
+            rows = finalized_after(tx, after, chunk)
+            invoices = [load_invoice(tx, row) for row in rows]
         yield from invoices
-        if len(ids) < chunk:
+        if len(rows) < chunk:
             return
-        after = ids[-1]
+        after = rows[-1].id

@@ -347,12 +347,14 @@ def list_invoices(
     return [_invoice(row) for row in rows]
 
 
-def finalized_ids(tx: Tx, after: str, limit: int) -> list[str]:
+def finalized_after(tx: Tx, after: str, limit: int) -> list[InvoiceRow]:
+    """Finalized invoices by id, the ``limit`` after ``after``."""
     rows = tx.query(
-        "SELECT id FROM invoices WHERE status = 'finalized' AND id > ? ORDER BY id LIMIT ?",
+        f"SELECT {_INVOICE} FROM invoices WHERE status = 'finalized' AND id > ?"
+        " ORDER BY id LIMIT ?",
         (after, limit),
     )
-    return [row[0] for row in rows]
+    return [_invoice(row) for row in rows]
 
 
 def invoice_ledger(tx: Tx, invoice: str) -> list[tuple[Any, ...]]:
