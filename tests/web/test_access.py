@@ -13,12 +13,20 @@ import httpx
 import pytest
 
 from earnest.service.activity import CLI
+from tests.web import (
+    access_contracts,
+    access_customers,
+    access_invoices,
+    access_outcomes,
+    access_portal,
+    access_webhooks,
+)
 from tests.web.conftest import ADMIN, PASSWORD, VIEWER, Web, csrf_of
 
-#: Every dashboard route and method: (method, path template) -> what it is.
-#: ``page``: a signed-in read; ``admin``: an admin's change; ``user``: any user's change;
-#: ``public``: no session needed.
-ROUTES = {
+#: The routes of the foundation: (method, path template) -> what it is. ``page``: a
+#: signed-in read; ``admin``: an admin's change; ``user``: any user's change; ``public``: no
+#: session needed. Each area of the dashboard declares its own in ``access_<area>.py``.
+CORE_ROUTES = {
     ("GET", "/"): "page",
     ("GET", "/activity"): "page",
     ("GET", "/settings"): "page",
@@ -29,14 +37,31 @@ ROUTES = {
     ("GET", "/static/{name:str}"): "public",
 }
 #: A request of each route, with a body that would change something if it were allowed.
-REQUESTS: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
+CORE_REQUESTS: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
     ("GET", "/"): ("/", {}),
     ("GET", "/activity"): ("/activity", {}),
     ("GET", "/settings"): ("/settings", {}),
     ("POST", "/settings"): ("/settings", {"seller_name": "Changed Ltd", "invoice_grace": "1h"}),
     ("POST", "/sign-out"): ("/sign-out", {}),
 }
+AREAS = (
+    access_contracts,
+    access_outcomes,
+    access_customers,
+    access_invoices,
+    access_webhooks,
+    access_portal,
+)
+ROUTES = {**CORE_ROUTES, **{k: v for area in AREAS for k, v in area.ROUTES.items()}}
+REQUESTS = {**CORE_REQUESTS, **{k: v for area in AREAS for k, v in area.REQUESTS.items()}}
 API_PATHS = ("/v1", "/healthz", "/openapi.json")
+
+
+@pytest.fixture(autouse=True)
+def seeded(web: Web) -> None:
+    """What the areas' requests name (a contract, a customer, outcomes, ...)."""
+    for area in AREAS:
+        area.seed(web.app)
 
 
 def dashboard_routes(web: Web) -> set[tuple[str, str]]:
@@ -54,16 +79,28 @@ def dashboard_routes(web: Web) -> set[tuple[str, str]]:
 
 def test_the_matrix_names_every_dashboard_route(web: Web) -> None:
     assert dashboard_routes(web) == set(ROUTES)
-    assert {key for key, kind in ROUTES.items() if kind != "public"} == set(REQUESTS)
+    assert {key for key, kind in ROUTES.items() if kind != "public"} <= set(REQUESTS)
+    assert {key for key, kind in ROUTES.items() if kind not in ("public", "portal")} == {
+        key for key in REQUESTS if ROUTES[key] != "portal"
+    }
 
 
-def state(web: Web) -> tuple[Any, ...]:
-    """Everything a dashboard request could change."""
+#: Columns that change on reads, outside the audit chains: usage stamps.
+STAMPS = {"sessions": ("last_seen_at", "expires_at"), "api_keys": ("last_used_at",)}
+
+
+def state(web: Web) -> dict[str, list[Any]]:
+    """Everything a dashboard request could change: every row of every table (but the
+    usage stamps a read moves on)."""
+    found: dict[str, list[Any]] = {}
     with web.app.db.read() as tx:
-        sessions = tx.query("SELECT id, user_id, expires_at FROM sessions ORDER BY id")
-        throttle = tx.query("SELECT key, failures FROM signin_throttle ORDER BY key")
-    activity = web.app.activity.list(limit=1000).items
-    return (web.app.settings.get(), [e.seq for e in activity], sessions, throttle)
+        tables = tx.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        for (table,) in tables:
+            columns = [row[1] for row in tx.query(f"PRAGMA table_info({table})")]
+            kept = [c for c in columns if c not in STAMPS.get(table, ())]
+            listed = ", ".join(f'"{c}"' for c in kept)
+            found[table] = sorted(tx.query(f'SELECT {listed} FROM "{table}"'), key=repr)
+    return found
 
 
 def send(web: Web, key: tuple[str, str], csrf: str | None) -> httpx.Response:

@@ -58,11 +58,20 @@ def test_repeated_failures_are_told_when_to_try_again(web: Web) -> None:
     assert web.sign_in(VIEWER, PASSWORD).status_code == 303
 
 
-def test_the_layout_lists_only_pages_that_exist_and_marks_the_current_one(web: Web) -> None:
+def test_the_layout_lists_every_page_and_marks_the_current_one(web: Web) -> None:
     web.session(VIEWER)
     page = web.get("/activity").text
     links = re.findall(r'<li><a href="([^"]+)"', page)
-    assert links == ["/", "/activity", "/settings"]
+    assert links == [
+        "/",
+        "/contracts",
+        "/outcomes",
+        "/customers",
+        "/invoices",
+        "/webhooks",
+        "/activity",
+        "/settings",
+    ]
     assert '<a href="/activity" aria-current="page">Activity</a>' in page
     for link in links:
         assert web.get(link).status_code == 200

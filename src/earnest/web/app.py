@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from litestar import Router
 
-from earnest.web import pages, signin
+from earnest.web import (
+    contracts,
+    customers,
+    invoices,
+    outcomes,
+    pages,
+    portal,
+    signin,
+    webhook_pages,
+)
 from earnest.web.common import WebConfig
 from earnest.web.errors import handle_exception
 from earnest.web.guard import guard
@@ -27,6 +36,12 @@ def dashboard(config: WebConfig | None = None) -> Router:
             pages.activity,
             pages.settings_page,
             pages.save_settings,
+            *contracts.ROUTES,
+            *outcomes.ROUTES,
+            *customers.ROUTES,
+            *invoices.ROUTES,
+            *webhook_pages.ROUTES,
+            *portal.ROUTES,
             serve_static,
         ],
         before_request=guard,

@@ -25,9 +25,15 @@ CSRF_FIELD = "csrf_token"
 SIGN_IN = "/sign-in"
 MAX_NEXT = 2_000  # characters of a ?next= path
 
-#: The navigation (SPEC 11), in its order: only pages that exist are listed.
+#: The navigation (SPEC 11), in its order: (key, path, label). A page passes its key as
+#: ``active`` to :func:`page`.
 NAV = (
     ("overview", "/", "Overview"),
+    ("contracts", "/contracts", "Contracts"),
+    ("outcomes", "/outcomes", "Outcomes"),
+    ("customers", "/customers", "Customers"),
+    ("invoices", "/invoices", "Invoices"),
+    ("webhooks", "/webhooks", "Webhooks"),
     ("activity", "/activity", "Activity"),
     ("settings", "/settings", "Settings"),
 )

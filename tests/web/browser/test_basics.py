@@ -1,84 +1,40 @@
-"""The dashboard in a real browser: Playwright driving Debian's ``chromium`` (its executable
-path set: Playwright downloads no browser) against a real ``earnest serve`` on a fresh SQLite
-database. Sign in, read the overview, change a setting, sign out; htmx appends older activity,
-and everything reads without JavaScript too; HTML planted in a setting never runs; axe-core
-finds no serious or critical violation on any page.
-
-One browser for the session, one server for the module, a fresh context (cookies) per test.
-Without ``chromium`` these tests are skipped, except under ``CI=true``, where they fail
-(``.ci/run`` installs it)."""
+"""The dashboard's basics in a real browser (see ``conftest.py``): sign in, read the
+overview, change a setting, sign out; htmx appends older activity, and everything reads
+without JavaScript too; HTML planted in a setting never runs; axe-core finds no serious or
+critical violation on the overview, activity, settings and sign-in pages."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import (
-    Browser,
-    BrowserContext,
-    ConsoleMessage,
-    Page,
-    expect,
-    sync_playwright,
-)
+from playwright.sync_api import Browser, Page, expect
 
 from earnest.bootstrap import build
 from earnest.contract import load_contract
 from earnest.engine import Scheduled
 from earnest.service.activity import CLI
 from tests.contracts import LANDING
+from tests.web.browser.conftest import (
+    ADMIN,
+    PLANTED,
+    VIEWER,
+    Server,
+    add_users,
+    assert_no_js_errors,
+    blocking_violations,
+    sign_in,
+)
 
-ADMIN, VIEWER = "admin@example.com", "viewer@example.com"
-PASSWORD = "a long browser password"
-PLANTED = '<script>window.pwned = 1</script><img src="x" onerror="window.pwned = 2">'
-BLOCKING = ("serious", "critical")  # axe-core impacts that fail a page
 SETTINGS_CHANGES = 55  # more activity than one page holds (50)
 
 
-def chromium() -> str:
-    found = os.environ.get("EARNEST_CHROMIUM") or shutil.which("chromium")
-    if found is None:
-        message = "Debian's chromium is not installed (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return found
-
-
-@dataclass(frozen=True)
-class Server:
-    base: str
-    log: Path
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _fill(database: Path) -> None:
+def fill(database: Path) -> None:
     """Users, an outcome charged on a draft invoice, and a long activity log."""
     app = build(str(database))
     try:
-        app.users.create(ADMIN, "admin", PASSWORD, actor=CLI)
-        app.users.create(VIEWER, "viewer", PASSWORD, actor=CLI)
+        add_users(app)
         app.contracts.save(load_contract(LANDING, key="landing"), actor=CLI)
         for ref in ("T-1", "T-2"):
             body = {
@@ -94,94 +50,6 @@ def _fill(database: Path) -> None:
         app.settings.put({"seller_name": PLANTED}, actor=CLI)
     finally:
         app.close()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("browser")
-    database = folder / "earnest.db"
-    _fill(database)
-    port = _free_port()
-    log = folder / "serve.log"
-    command = [sys.executable, "-m", "earnest.cli", "--database", str(database), "serve"]
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [*command, "--port", str(port)], stdout=out, stderr=subprocess.STDOUT
-        )
-    found = Server(f"http://127.0.0.1:{port}", log)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(found.url("/healthz")).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"serve did not start: {log.read_text()}"
-            time.sleep(0.05)
-        yield found
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    assert process.returncode == 0, log.read_text()[-3000:]
-    assert "Traceback" not in log.read_text()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    executable = chromium()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    opened = browser.new_context()
-    opened.set_default_timeout(10_000)
-    try:
-        yield opened
-    finally:
-        opened.close()
-
-
-@pytest.fixture
-def page(context: BrowserContext) -> Page:
-    found = context.new_page()
-    errors: list[str] = []
-    found.on("pageerror", lambda error: errors.append(str(error)))
-
-    def console(message: ConsoleMessage) -> None:
-        # A page answered 4xx on purpose (a refused form) is reported as a failed load of
-        # the document itself: not an error of the page. Anything else is.
-        if message.type == "error" and message.location.get("url") != found.url:
-            errors.append(f"{message.text} ({message.location.get('url')})")
-
-    found.on("console", console)
-    setattr(found, "js_errors", errors)  # noqa: B010  (read back by assert_no_js_errors)
-    return found
-
-
-def assert_no_js_errors(page: Page) -> None:
-    errors: list[str] = getattr(page, "js_errors")  # noqa: B009
-    assert errors == []  # a CSP refusal or a failing script would be reported here
-
-
-def sign_in(page: Page, server: Server, email: str, path: str = "/") -> None:
-    page.goto(server.url(path))
-    expect(page).to_have_url(server.url("/sign-in") + ("" if path == "/" else f"?next={path}"))
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(server.url(path))
 
 
 def test_sign_in_read_the_overview_change_a_setting_sign_out(page: Page, server: Server) -> None:
@@ -263,15 +131,6 @@ def test_everything_reads_without_javascript(browser: Browser, server: Server) -
         expect(page).to_have_url(server.url("/sign-in"))
     finally:
         context.close()
-
-
-def blocking_violations(page: Page) -> list[dict[str, Any]]:
-    response: dict[str, Any] = Axe().run(page).response
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
-        for v in response["violations"]
-        if v["impact"] in BLOCKING
-    ]
 
 
 def test_no_page_has_a_serious_accessibility_violation(page: Page, server: Server) -> None:
