@@ -30,6 +30,7 @@ from earnest.service.lanes import Readers
 from earnest.service.ledger import Ledger
 from earnest.service.outcomes import Outcomes
 from earnest.service.overview import Overview
+from earnest.service.portal import Portal
 from earnest.service.scheduler import POLL_S, DueWork, Scheduler
 from earnest.service.settings import Settings
 from earnest.service.signals import Signals
@@ -63,7 +64,8 @@ class Earnest:
         self._sender: Sender | None = None
         self.ledger = Ledger(db)
         self.users = Users(db, clock)
-        self.overview = Overview(db)
+        self.portal = Portal(db, clock, self.disputes)
+        self.overview = Overview(db, clock)
 
     @property
     def database_name(self) -> str:

@@ -9,9 +9,12 @@ import re
 
 import pytest
 
+from earnest.contract import load_contract
+from earnest.engine import Scheduled
 from earnest.service.activity import CLI
 from earnest.service.users import ACCOUNT_FREE
 from earnest.web.pages import ACTIVITY_PAGE
+from tests.contracts import LANDING
 from tests.web.conftest import ADMIN, CSRF, PASSWORD, VIEWER, Web, csrf_of
 
 PLANTED = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -98,6 +101,30 @@ def test_the_overview_shows_outcomes_disputes_and_drafts(web: Web) -> None:
     for state in ("open", "in review", "confirmed", "cancelled"):
         assert f'<th scope="row">{state}</th><td class="num">0</td>' in text
     assert "No draft invoice yet" in text
+    assert "Nothing booked in October 2026 or November 2026." in text
+    assert "0 confirmed and 0 cancelled over 30 days" in text
+
+
+def test_the_overview_shows_revenue_by_month_and_settlements_by_day(web: Web) -> None:
+    app = web.app
+    app.contracts.save(load_contract(LANDING, key="landing"), actor=CLI)
+    for ref in ("R-1", "R-2", "R-3"):
+        body = {"contract": "landing", "outcome": ref, "customer": "acme", "signal": "completed"}
+        assert app.signals.send(body).result.error is None
+    app.outcomes.settle("landing", "R-1", Scheduled.CONFIRM, "done", actor=CLI)
+    app.outcomes.settle("landing", "R-2", Scheduled.CONFIRM, "done", actor=CLI)
+    app.outcomes.settle("landing", "R-3", Scheduled.CANCEL, "no", actor=CLI)
+    web.session(VIEWER)
+    text = html.unescape(re.sub(r"\s+", " ", web.get("/").text))
+    assert (
+        '<th scope="row">USD</th> <td>November 2026 <span class="muted">(so far)</span></td>'
+        ' <td class="num">$1.98</td> <td class="num">$0.00</td> <td class="num">$1.98</td>'
+    ) in text
+    assert '<td>October 2026</td> <td class="num">$0.00</td>' in text
+    assert "2 confirmed and 1 cancelled over 30 days" in text
+    assert "<title>23 Nov: 2 confirmed, 1 cancelled</title>" in text
+    assert '<th scope="row">23 Nov 2026</th><td class="num">2</td><td class="num">1</td>' in text
+    assert text.count('<rect class="confirmed"') == 1  # one day with settlements
 
 
 def test_the_activity_log_pages_newest_first(web: Web) -> None:

@@ -36,3 +36,33 @@ def draft_amounts(tx: Tx) -> list[tuple[str, Decimal, Decimal]]:
         assert credited is not None
         found.append((str(currency), amount, credited))
     return found
+
+
+DAY_US = 86_400_000_000
+
+
+def booked_between(tx: Tx, start_us: int, end_us: int) -> list[tuple[str, str, Decimal, int]]:
+    """``(currency, kind, amount, how many)`` of the ledger rows booked in ``[start, end)``:
+    grouped by amount, so the caller multiplies and adds exactly (index ``ledger_booked``)."""
+    rows = tx.query(
+        "SELECT currency, kind, amount, COUNT(*) FROM ledger"
+        " WHERE booked_at >= ? AND booked_at < ? GROUP BY currency, kind, amount",
+        (start_us, end_us),
+    )
+    found = []
+    for currency, kind, amount, count in rows:
+        value = money_value(amount)
+        assert value is not None
+        found.append((str(currency), str(kind), value, int(count)))
+    return found
+
+
+def settled_per_day(tx: Tx, since_us: int) -> list[tuple[int, str, int]]:
+    """``(day, state, how many)`` of the outcomes settled since ``since_us`` (a UTC
+    midnight), ``day`` counted from the Unix epoch (index ``outcomes_settled``)."""
+    rows = tx.query(
+        f"SELECT settled_at / {DAY_US}, state, COUNT(*) FROM outcomes"
+        f" WHERE settled_at >= ? GROUP BY settled_at / {DAY_US}, state",
+        (since_us,),
+    )
+    return [(int(day), str(state), int(count)) for day, state, count in rows]

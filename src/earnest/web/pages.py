@@ -14,6 +14,7 @@ from earnest.errors import Invalid
 from earnest.jsonio import dump_json
 from earnest.service.activity import ActivityEntry
 from earnest.service.settings import NAMES, InvalidSetting
+from earnest.web.chart import settlements_chart
 from earnest.web.common import AnyRequest, earnest, page, redirect, signed_in
 from earnest.web.guard import admin_only
 
@@ -52,7 +53,8 @@ assert {name for name, *_ in SETTINGS_FORM} == set(NAMES), "the form lists every
 async def overview(request: AnyRequest) -> Response[str]:
     app = earnest(request)
     figures = await app.read(app.overview.figures)
-    return page(request, "overview.html", {"figures": figures}, active="overview")
+    context = {"figures": figures, "chart": settlements_chart(figures.settled)}
+    return page(request, "overview.html", context, active="overview")
 
 
 # Activity -------------------------------------------------------------------------------

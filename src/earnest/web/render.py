@@ -4,13 +4,13 @@ page carries."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
 import jinja2
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
 from earnest.service.documents import LOCALE, format_money
@@ -37,6 +37,16 @@ def when(moment: datetime) -> str:
     return format_datetime(moment, "d MMM y, HH:mm:ss", tzinfo=UTC, locale=LOCALE) + " UTC"
 
 
+def month(first: date) -> str:
+    """``November 2026``."""
+    return str(format_date(first, "LLLL y", locale=LOCALE))
+
+
+def day(moment: date) -> str:
+    """``24 Nov 2026``."""
+    return str(format_date(moment, "d MMM y", locale=LOCALE))
+
+
 def count(number: int) -> str:
     return str(format_decimal(number, locale=LOCALE))
 
@@ -54,7 +64,9 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=when, count=count, money=money, rfc3339=format_time)
+    env.filters.update(
+        when=when, count=count, money=money, rfc3339=format_time, month=month, day=day
+    )
     env.globals.update(static=static_url, htmx=HTMX)
     return env
 
