@@ -250,7 +250,21 @@ def test_a_multipart_form_with_a_file_for_a_setting_is_refused(web: Web) -> None
 )
 def test_unknown_paths_are_404(web: Web, path: str) -> None:
     web.session(ADMIN)
-    assert web.get(path).status_code == 404
+    answer = web.get(path)
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "<h1>Not found</h1>" in answer.text
+
+
+def test_a_method_no_route_has_is_a_405_page_outside_the_api(web: Web) -> None:
+    answer = web.client.delete("/activity")
+    assert answer.status_code == 405
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "Content-Security-Policy" in answer.headers
+    api = web.client.delete("/v1/settings")
+    assert api.status_code in (401, 405)
+    assert api.json()["error"]["code"] in ("unauthorized", "method_not_allowed")
+    assert web.client.get("/v1/nowhere").json()["error"]["code"] in ("unauthorized", "not_found")
 
 
 def test_the_api_is_unchanged_beside_the_dashboard(web: Web) -> None:

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from litestar import Litestar, Router
+from litestar import Litestar, Request, Response, Router
 from litestar.datastructures import State
 
 from earnest.api import (
@@ -26,11 +27,22 @@ from earnest.api.errors import MAX_BODY_BYTES, handle_exception
 from earnest.api.health import healthz, openapi
 from earnest.app import Earnest
 
+API_PATHS = ("/v1/", "/healthz", "/openapi.json")
+
 
 def create_app(earnest: Earnest, *, mount: Sequence[Router] = ()) -> Litestar:
     """The API over ``earnest`` (its clock gives each request's engine time). ``mount``: more
     routers served beside it, with their own hooks and errors (``earnest serve`` mounts the
-    dashboard at ``/``)."""
+    dashboard at ``/``). A mounted router's ``opt["unmatched"]`` answers the errors of
+    requests no route matched outside the API's paths (a browser's 404 as a page, not JSON)."""
+    elsewhere = next((r.opt["unmatched"] for r in mount if "unmatched" in r.opt), None)
+
+    def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        if elsewhere is not None and not request.url.path.startswith(API_PATHS):
+            answer: Response[Any] = elsewhere(request, exc)
+            return answer
+        return handle_exception(request, exc)
+
     return Litestar(
         route_handlers=[
             healthz,
@@ -49,7 +61,7 @@ def create_app(earnest: Earnest, *, mount: Sequence[Router] = ()) -> Litestar:
             *mount,
         ],
         before_request=authorize,
-        exception_handlers={Exception: handle_exception},
+        exception_handlers={Exception: handle},
         openapi_config=None,
         logging_config=None,  # the process's own logging (one format: cli/base.py)
         request_max_body_size=MAX_BODY_BYTES,

@@ -46,7 +46,7 @@ def dashboard(config: WebConfig | None = None) -> Router:
         ],
         before_request=guard,
         exception_handlers={Exception: handle_exception},
-        opt={"web": config or WebConfig()},
+        opt={"web": config or WebConfig(), "unmatched": handle_exception},
         request_max_body_size=MAX_FORM_BYTES,
         include_in_schema=False,
     )
