@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run simulate test lint typecheck unit bench clean
+.PHONY: install run simulate test lint typecheck unit bench screenshots clean
 
 install: $(STAMP)
 
@@ -36,6 +36,9 @@ test: lint typecheck unit
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+
+screenshots: install
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
