@@ -23,8 +23,15 @@ OUTCOME_PATHS = {
     ("post", "/v1/outcomes/{contract}/{outcome}/disputes"),
     ("post", "/v1/outcomes/{contract}/{outcome}/disputes/resolve"),
 }
-# Customer ids may hold '/' too: one route serves a customer and its periods.
-CUSTOMER_PATHS = {("get", "/v1/customers/{id}/periods")}
+# Customer ids may hold '/' too: one route serves a customer, its periods and its portal
+# links (whose POST and DELETE are served on that route too).
+CUSTOMER_PATHS = {
+    ("get", "/v1/customers/{id}/periods"),
+    ("post", "/v1/customers/{id}/portal-links"),
+    ("get", "/v1/customers/{id}/portal-links"),
+    ("delete", "/v1/customers/{id}/portal-links/{link}"),
+}
+CUSTOMER_ROUTES = {("post", "/v1/customers/{id}"), ("delete", "/v1/customers/{id}")}
 
 
 def served(api: Api) -> set[tuple[str, str]]:
@@ -42,7 +49,8 @@ def test_every_route_is_documented_and_nothing_else(api: Api) -> None:
     routes = served(api)
     outcome_routes = {r for r in routes if r[1] == OUTCOME_ROUTE}
     assert outcome_routes == {("get", OUTCOME_ROUTE), ("post", OUTCOME_ROUTE)}
-    assert routes - outcome_routes == documented - OUTCOME_PATHS - CUSTOMER_PATHS
+    assert routes - outcome_routes - CUSTOMER_ROUTES == documented - OUTCOME_PATHS - CUSTOMER_PATHS
+    assert routes >= CUSTOMER_ROUTES
     assert ("get", "/v1/customers/{id}") in routes
     assert documented >= OUTCOME_PATHS | CUSTOMER_PATHS
 

@@ -64,6 +64,7 @@ STRICTER_THAN_DOCUMENT = {
     ("invalid_field", "url"),  # a webhook's: a host, a valid port, no credentials
     ("invalid_time", None),  # a backtest's since and until: RFC 3339 with an offset
     ("invalid_range", "since"),  # a backtest's since after its until
+    ("invalid_field", "expires_in"),  # a portal link's: a duration from 1m to 366d
 }
 
 CHECKS: list[CheckFunction] = [
@@ -103,6 +104,8 @@ def _seed(db: Database, client: TestClient[Any], admin: str) -> dict[str, list[s
     [invoice] = client.get("/v1/invoices", headers=headers).json()["items"]
     deliveries = client.get(f"/v1/webhooks/{webhook}/deliveries", headers=headers).json()
     assert len(deliveries["items"]) == 2  # outcome.confirmed, charge.booked
+    link = client.post("/v1/customers/acme/portal-links", json={}, headers=headers)
+    assert link.status_code == 201, link.text
     with db.write() as tx:
         spare, _ = create_key(tx, Scope.READ, T0 - timedelta(days=1), "spare")
     return {
@@ -113,6 +116,7 @@ def _seed(db: Database, client: TestClient[Any], admin: str) -> dict[str, list[s
         "id": ["acme", spare.id, invoice["id"]],
         "webhook": [webhook],  # the id under /v1/webhooks
         "delivery": [str(d["id"]) for d in deliveries["items"]],
+        "link": [link.json()["id"]],
     }
 
 
@@ -176,6 +180,7 @@ REAL_BODIES: dict[str, list[dict[str, Any]]] = {
         {"url": "http://10.0.0.7:8080/in", "events": ["charge.booked"], "enabled": False},
     ],
     "/v1/webhooks/{id}": [{"enabled": True}, {"events": None, "description": "CRM"}],
+    "/v1/customers/{id}/portal-links": [{"expires_in": "7d"}, {"expires_in": 3600}, {}],
 }
 
 

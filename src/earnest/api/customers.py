@@ -24,6 +24,7 @@ from earnest.api.common import (
     text_field,
 )
 from earnest.api.errors import no_route
+from earnest.api.portal import LINKS, create_link, list_links, revoke_link
 from earnest.errors import Invalid
 from earnest.service.keys import Scope
 from earnest.service.views import billing_period_json, customer_json
@@ -69,6 +70,8 @@ async def get_customer(request: AnyRequest) -> Response[bytes]:
     if rest == "periods":
         periods = await app.read(lambda: app.invoices.periods(ident))
         return answer({"items": [billing_period_json(found) for found in periods]})
+    if rest == LINKS:
+        return await list_links(request, ident)  # admin keys only (api/portal.py)
     raise no_route(request)
 
 
@@ -104,4 +107,8 @@ async def put_customer(request: AnyRequest) -> Response[bytes]:
     return answer(customer_json(found), 201 if created else 200)
 
 
-router = Router("/v1/customers", route_handlers=[list_customers, get_customer, put_customer])
+# POST and DELETE under a customer: its portal links (api/portal.py).
+router = Router(
+    "/v1/customers",
+    route_handlers=[list_customers, get_customer, put_customer, create_link, revoke_link],
+)

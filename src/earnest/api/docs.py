@@ -21,6 +21,7 @@ _PATH_EXAMPLES = {
     "outcome": quote("acme/api#1234", safe=""),
     "id": "acme",
     "delivery": "42",
+    "link": "pl_4f1c9a2b7d3e8a60",
 }
 _KEY_ID_EXAMPLE = "k8a6843d597"
 _INVOICE_ID_EXAMPLE = "inv_5f0c2d8e1a9b4c7d3e6f8a21"
@@ -58,6 +59,7 @@ _BODY_EXAMPLES: dict[str, Any] = {
         "description": "CRM: revenue per account",
     },
     "WebhookUpdate": {"enabled": True},
+    "PortalLinkIn": {"expires_in": "30d"},
     "SettingsUpdate": {
         "seller_name": "Example Agents Ltd",
         "seller_address": "1 Main Street\nSpringfield",
@@ -87,6 +89,7 @@ ERROR_CODES: tuple[tuple[str, int, str], ...] = (
     ("unknown_outcome", 404, "no outcome with this reference"),
     ("unknown_webhook", 404, "no webhook endpoint with this id"),
     ("unknown_delivery", 404, "no delivery with this id for this endpoint"),
+    ("unknown_portal_link", 404, "no portal link with this id for this customer"),
     ("method_not_allowed", 405, "the path exists, the method does not"),
     ("contract_archived", 409, "the contract is archived: it opens no new outcomes"),
     ("customer_mismatch", 409, "the outcome belongs to another customer"),
@@ -195,6 +198,15 @@ hours. No other answer ever holds a secret. Earnest then POSTs each event the en
 signed per Standard Webhooks, retrying on a schedule; `GET /v1/webhooks/{id}/deliveries`
 shows every try. [`webhooks.md`](webhooks.md) says what the events carry, how to verify
 them, and how retries and ordering work.
+
+## Portal links
+
+`POST /v1/customers/{id}/portal-links` answers a link to the customer's evidence pages,
+`/portal/<token>` on the public base URL setting (or the address the request came to when
+none is set), expiring after `expires_in` (default `30d`). The `url` is in this answer only:
+Earnest keeps the token's hash, never the token. Whoever holds the link sees that customer's
+invoices and why each charge was billed, and may dispute a charge; `DELETE` revokes it at
+once. Creations and revocations are in the activity log.
 
 ## Backtests
 

@@ -121,6 +121,14 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/v1/customers/{id}/periods",
               "A customer's billing periods: past, current and next", Scope.READ,
               {200: "PeriodList"}, errors=(404,)),
+    Operation("post", "/v1/customers/{id}/portal-links",
+              "A link to the customer's evidence pages (its URL shown once)", Scope.ADMIN,
+              {201: "NewPortalLink"}, body="PortalLinkIn", errors=(400, 404, 413, 422)),
+    Operation("get", "/v1/customers/{id}/portal-links",
+              "A customer's portal links, newest first (never their tokens)", Scope.ADMIN,
+              {200: "PortalLinkList"}, query=_LIST, errors=(404, 422)),
+    Operation("delete", "/v1/customers/{id}/portal-links/{link}", "Revoke a portal link",
+              Scope.ADMIN, {200: "PortalLink"}, errors=(404,)),
     Operation(
         "get", "/v1/ledger", "Charges and credits, newest first", Scope.READ,
         {200: "LedgerList"},
@@ -196,6 +204,7 @@ _PATH_PARAMS = {
     "outcome": "the outcome reference, percent-encoded (/ as %2F, # as %23)",
     "id": "the id, percent-encoded (/ as %2F)",
     "delivery": "a delivery's id, from the endpoint's deliveries",
+    "link": "a portal link's id (pl_...)",
 }
 _ERROR_TEXT = {
     400: "malformed JSON (code malformed_json)",

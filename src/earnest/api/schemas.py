@@ -405,6 +405,48 @@ class KeyList(Struct):
     next_cursor: str | None
 
 
+class PortalLinkIn(Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """A new link to the customer's evidence pages."""
+
+    expires_in: (
+        Annotated[
+            str,
+            Meta(max_length=64, description="how long it opens the pages: a duration such as"
+                 " 30d or 12h, 1m to 366d (default 30d)"),
+        ]
+        | Annotated[int, Meta(ge=60, le=31_622_400, description="the same in whole seconds")]
+        | UnsetType
+        | None
+    ) = UNSET
+
+
+class PortalLink(Struct):
+    """A link to a customer's evidence pages (``/portal/<token>``), never with its token."""
+
+    id: str
+    customer: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    created_by: Annotated[str, Meta(description="who created it: an API key's id, a user, cli")]
+    state: Literal["live", "expired", "revoked"]
+
+
+class NewPortalLink(PortalLink):
+    url: Annotated[
+        str,
+        Meta(
+            description="the link, holding its token: shown this once, never again; on the"
+            " public base URL setting, else the address the request came to"
+        ),
+    ]
+
+
+class PortalLinkList(Struct):
+    items: list[PortalLink]
+    next_cursor: str | None
+
+
 class ActivityEntry(Struct):
     """One change that is not an outcome's own history: who made it, when, and the values
     before and after it, on a hash chain of its own."""
@@ -759,7 +801,8 @@ ALL: tuple[type[Struct], ...] = (
     CustomerList, CustomerUpdate, KeyIn, ApiKey, NewApiKey, KeyList, ActivityList, Health,
     PeriodList, LedgerList, Invoice, InvoiceList, InvoiceAudit, DisputeIn, DisputeResolution,
     Dispute, DisputeList, Settings, SettingsUpdate, WebhookIn, WebhookUpdate, Webhook,
-    NewWebhook, WebhookList, Delivery, DeliveryList, BacktestReport,
+    NewWebhook, WebhookList, Delivery, DeliveryList, BacktestReport, PortalLinkIn, PortalLink,
+    NewPortalLink, PortalLinkList,
 )  # fmt: skip
 
 

@@ -1,0 +1,284 @@
+"""Portal links and the evidence pages they open (SPEC 11): create (the URL shown once),
+list, revoke; and, for a live link, its customer's invoices and, per charge, why it was
+billed, and a dispute opened in the link's name.
+
+Every read behind a link is scoped by the link's customer here, not in the pages: an invoice
+or outcome of another customer raises exactly what an unknown one raises. What a customer
+sees of an outcome's history leaves out what is the vendor's own: the signals' ``data`` and
+idempotency keys, and who acted (an API key, a user's email) becomes "the vendor" (or "you"
+for a portal link).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from earnest.clock import Clock
+from earnest.contract.duration import format_duration, parse_duration
+from earnest.engine import Outcome
+from earnest.errors import Invalid, NotFound
+from earnest.rules import UnknownOutcome
+from earnest.service.activity import append_activity
+from earnest.service.customers import Customer, UnknownCustomer
+from earnest.service.disputes import DisputeAnswer, Disputes
+from earnest.service.history import HistoryEntry, read_history
+from earnest.service.invoices import Invoice, UnknownInvoice, load_invoice
+from earnest.service.outcomes import OutcomeView
+from earnest.service.pages import Page, check_limit, page_of
+from earnest.service.settings import settings_of
+from earnest.store import Database
+from earnest.store.codec import to_us
+from earnest.store.customers import get_customer
+from earnest.store.disputes import Dispute, latest_dispute
+from earnest.store.invoices import InvoiceRow, get_invoice, list_invoices
+from earnest.store.ledger import LedgerItem, entries_of
+from earnest.store.outcomes import load_one
+from earnest.store.portal import (
+    PortalLink,
+    create_link,
+    invoice_charges,
+    link_by_token,
+    list_links,
+    revoke_link,
+)
+
+__all__ = [
+    "DEFAULT_EXPIRES",
+    "Evidence",
+    "NewPortalLink",
+    "Portal",
+    "PortalLink",
+    "Statement",
+    "UnknownPortalLink",
+    "actor_of",
+]
+
+DEFAULT_EXPIRES = "30d"
+MIN_EXPIRES_S = 60
+MAX_EXPIRES_S = 366 * 86_400
+PORTAL_PATH = "/portal/"
+ACTOR_PREFIX = "portal:"
+
+
+class UnknownPortalLink(NotFound):
+    code = "unknown_portal_link"
+
+    def __init__(self, ident: str) -> None:
+        super().__init__(f"no portal link {ident!r} for this customer", field="link")
+
+
+@dataclass(frozen=True, slots=True)
+class NewPortalLink:
+    """A link just created: ``url`` holds its token, shown this once."""
+
+    link: PortalLink
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One invoice as its customer sees it: its lines, and a page of the charges on it."""
+
+    invoice: Invoice
+    charges: list[tuple[LedgerItem, str, str]]  # (entry, contract, ref), booking order
+    after: int | None  # the last charge's ledger id when more follow
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why an outcome was billed: its terms (the pinned version), its timeline in the
+    customer's view, its ledger entries and its latest dispute."""
+
+    view: OutcomeView
+    history: list[HistoryEntry]
+    dispute: Dispute | None
+
+    @property
+    def outcome(self) -> Outcome:
+        return self.view.outcome
+
+    @property
+    def disputable(self) -> bool:
+        """Whether the customer may dispute it now (confirmed, no dispute open)."""
+        return self.outcome.state.value == "confirmed" and not self.outcome.contested
+
+
+def actor_of(link: PortalLink) -> str:
+    """The actor a link's changes are recorded as."""
+    return ACTOR_PREFIX + link.id
+
+
+def parse_expires(value: Any, *, field: str = "expires_in") -> int:
+    """A link's lifetime in seconds: a duration (``30d``, ``12h``) or whole seconds."""
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        value = int(value)
+    try:
+        seconds = parse_duration(value)
+    except ValueError as error:
+        raise Invalid(f"{field}: {error}", field=field) from None
+    if not MIN_EXPIRES_S <= seconds <= MAX_EXPIRES_S:
+        raise Invalid(
+            f"{field} is {format_duration(MIN_EXPIRES_S)} to {format_duration(MAX_EXPIRES_S)},"
+            f" got {value!r}",
+            field=field,
+        )
+    return seconds
+
+
+def _shown(link: PortalLink) -> dict[str, Any]:
+    """A link in the activity log: never its token nor the token's hash."""
+    return {
+        "customer": link.customer,
+        "expires_at": link.expires_at,
+        "revoked": link.revoked_at is not None,
+    }
+
+
+def _who(by: Any) -> str:
+    return "you" if isinstance(by, str) and by.startswith(ACTOR_PREFIX) else "the vendor"
+
+
+def public_entry(entry: HistoryEntry) -> HistoryEntry:
+    """``entry`` as the outcome's customer sees it (see the module's docstring)."""
+    data: dict[str, Any] = dict(entry.data)
+    if entry.kind == "signal":
+        data.pop("data", None)
+        data.pop("id", None)
+    if entry.kind == "dispute":
+        data.pop("signal", None)
+    if "by" in data and entry.kind in ("dispute", "transition"):
+        data["by"] = _who(data["by"])
+    return HistoryEntry(entry.seq, entry.recorded_at, entry.kind, data, entry.hash)
+
+
+class Portal:
+    def __init__(self, db: Database, clock: Clock, disputes: Disputes) -> None:
+        self.db = db
+        self.clock = clock
+        self.disputes = disputes
+
+    # The links ---------------------------------------------------------------------------
+
+    def create(
+        self, customer: str, expires_in: Any = None, *, base_url: str, actor: str
+    ) -> NewPortalLink:
+        """A new link to ``customer``'s evidence pages, expiring ``expires_in`` from now
+        (default 30 days); its URL on the public base URL setting, else ``base_url``."""
+        seconds = parse_expires(DEFAULT_EXPIRES if expires_in is None else expires_in)
+        with self.db.write() as tx:
+            now = self.clock()
+            if get_customer(tx, customer) is None:
+                raise UnknownCustomer(customer)
+            base = settings_of(tx).public_base_url or base_url
+            link, token = create_link(
+                tx, customer, now=now, expires_at=now + timedelta(seconds=seconds),
+                created_by=actor,
+            )  # fmt: skip
+            append_activity(
+                tx, at=now, actor=actor, action="portal_link.created", subject=link.id,
+                before=None, after=_shown(link),
+            )  # fmt: skip
+        return NewPortalLink(link, base.rstrip("/") + PORTAL_PATH + token)
+
+    def list(
+        self, customer: str, *, limit: int, after: tuple[int, str] | None = None
+    ) -> Page[PortalLink]:
+        """The customer's links, newest first, live or not."""
+        check_limit(limit)
+        with self.db.read() as tx:
+            if get_customer(tx, customer) is None:
+                raise UnknownCustomer(customer)
+            found = list_links(tx, customer, limit=limit + 1, after=after)
+        return page_of(found, limit, lambda last: (to_us(last.created_at), last.id))
+
+    def revoke(self, customer: str, ident: str, *, actor: str) -> PortalLink:
+        """Revoke the customer's link ``ident``: it opens nothing from now on. Revoking
+        twice changes nothing."""
+        with self.db.write() as tx:
+            now = self.clock()
+            if get_customer(tx, customer) is None:
+                raise UnknownCustomer(customer)
+            found = revoke_link(tx, customer, ident, now)
+            if found is None:
+                raise UnknownPortalLink(ident)
+            link, changed = found
+            if changed:
+                append_activity(
+                    tx, at=now, actor=actor, action="portal_link.revoked", subject=ident,
+                    before={**_shown(link), "revoked": False}, after=_shown(link),
+                )  # fmt: skip
+        return link
+
+    def open(self, token: str) -> PortalLink | None:
+        """The live link ``token`` opens, or None: unknown, malformed, expired or revoked
+        alike. One statement by a unique index (on SQLite a read that never waits)."""
+        with self.db.autocommit() as tx:
+            found = link_by_token(tx, token)
+        return found if found is not None and found.live(self.clock()) else None
+
+    # What a live link shows --------------------------------------------------------------
+
+    def customer(self, link: PortalLink) -> tuple[Customer, str | None]:
+        """The link's customer and the seller's name."""
+        with self.db.read() as tx:
+            found = get_customer(tx, link.customer)
+            seller = settings_of(tx).seller_name
+        assert found is not None, "a link's customer is never deleted"
+        return found, seller
+
+    def invoices(
+        self, link: PortalLink, *, limit: int, after: tuple[int, str] | None = None
+    ) -> Page[InvoiceRow]:
+        """The customer's invoices, drafts included, newest first."""
+        check_limit(limit)
+        with self.db.read() as tx:
+            found = list_invoices(
+                tx, customer=link.customer, status=None, containing=None, limit=limit + 1,
+                after=after,
+            )  # fmt: skip
+        return page_of(found, limit, lambda last: (to_us(last.created_at), last.id))
+
+    def invoice(self, link: PortalLink, ident: str) -> Invoice:
+        """The customer's invoice ``ident``: another customer's is unknown here."""
+        with self.db.read() as tx:
+            row = get_invoice(tx, ident)
+            if row is None or row.customer != link.customer:
+                raise UnknownInvoice(ident)
+            return load_invoice(tx, row)
+
+    def statement(
+        self, link: PortalLink, ident: str, *, limit: int, after: int | None = None
+    ) -> Statement:
+        """The customer's invoice with a page of its charges (after ledger id ``after``)."""
+        check_limit(limit)
+        with self.db.read() as tx:
+            row = get_invoice(tx, ident)
+            if row is None or row.customer != link.customer:
+                raise UnknownInvoice(ident)
+            invoice = load_invoice(tx, row)
+            charges = invoice_charges(tx, ident, limit=limit + 1, after_id=after or 0)
+        more = len(charges) > limit
+        return Statement(invoice, charges[:limit], charges[limit - 1][0].id if more else None)
+
+    def evidence(self, link: PortalLink, contract: str, ref: str) -> Evidence:
+        """Why the customer's outcome ``(contract, ref)`` was (or was not) billed."""
+        with self.db.read() as tx:
+            found = load_one(tx, contract, ref)
+            if found is None or found.outcome.customer != link.customer:
+                raise UnknownOutcome(contract, ref)
+            ledger = entries_of(tx, [found.id]).get(found.id, [])
+            dispute = latest_dispute(tx, found.id)
+        history = [public_entry(entry) for entry in read_history(self.db, contract, ref)]
+        return Evidence(OutcomeView(found.outcome, tuple(ledger)), history, dispute)
+
+    def dispute(self, link: PortalLink, contract: str, ref: str, reason: Any) -> DisputeAnswer:
+        """Dispute the customer's confirmed outcome in the link's name. An outcome never
+        changes customer, so the check holds for the write that follows."""
+        with self.db.read() as tx:
+            found = load_one(tx, contract, ref)
+        if found is None or found.outcome.customer != link.customer:
+            raise UnknownOutcome(contract, ref)
+        return self.disputes.open(contract, ref, reason, actor=actor_of(link))
