@@ -46,13 +46,24 @@ from earnest.store.invoices import (
     finalized_after,
     freeze,
     get_invoice,
+    line_charges,
     list_invoices,
     next_number,
 )
 from earnest.store.outcomes import load_due
 from earnest.timefmt import format_time
 
-__all__ = ["BATCH", "Invoice", "InvoiceClosing", "Invoices", "UnknownInvoice", "parse_period"]
+__all__ = [
+    "BATCH",
+    "Invoice",
+    "InvoiceClosing",
+    "InvoiceRow",
+    "Invoices",
+    "LineCharge",
+    "UnknownInvoice",
+    "UnknownLine",
+    "parse_period",
+]
 
 BATCH = 1_000  # customers closed per transaction
 STATUSES = ("draft", "finalized")
@@ -64,6 +75,16 @@ class UnknownInvoice(NotFound):
 
     def __init__(self, ident: str) -> None:
         super().__init__(f"no invoice {ident!r}", field="id")
+
+
+class UnknownLine(NotFound):
+    code = "unknown_line"
+
+    def __init__(self, invoice: str, contract: str, version: int) -> None:
+        super().__init__(
+            f"invoice {invoice!r} has no charge line of {contract!r} version {version}",
+            field="line",
+        )
 
 
 def parse_period(text: str, *, field: str = "period") -> datetime:
@@ -101,6 +122,19 @@ class CreditLineView:
     amount: Decimal  # positive: the credit; shown negative on the invoice
     reason: str | None
     booked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LineCharge:
+    """One charge behind a charge line: its outcome, as the outcome stands now."""
+
+    ledger_id: int
+    outcome: str  # the outcome's reference
+    amount: Decimal
+    booked_at: datetime
+    state: str
+    contested: bool
+    credited: Decimal  # credited so far, on any invoice
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +244,41 @@ class Invoices:
                 after=after,
             )  # fmt: skip
         return page_of(found, limit, lambda last: (to_us(last.created_at), last.id))
+
+    def line(
+        self,
+        ident: str,
+        contract: str,
+        version: int,
+        *,
+        limit: int,
+        after: tuple[int] | None = None,
+    ) -> tuple[Invoice, ChargeLineView, Page[LineCharge]]:
+        """A charge line of invoice ``ident`` (the charges of ``contract`` version
+        ``version``) and a page of the charges behind it, in booking order; ``after`` is
+        the previous page's last ledger id. ``UnknownInvoice``, or ``UnknownLine`` when the
+        invoice has no such line."""
+        check_limit(limit)
+        with self.db.read() as tx:
+            row = get_invoice(tx, ident)
+            if row is None:
+                raise UnknownInvoice(ident)
+            invoice = load_invoice(tx, row)
+            line = next(
+                (c for c in invoice.charges
+                 if (c.contract, c.contract_version) == (contract, version)),
+                None,
+            )  # fmt: skip
+            if line is None:
+                raise UnknownLine(ident, contract, version)
+            found = [
+                LineCharge(*charge)
+                for charge in line_charges(
+                    tx, ident, contract, version, after_id=0 if after is None else after[0],
+                    limit=limit + 1,
+                )
+            ]  # fmt: skip
+        return invoice, line, page_of(found, limit, lambda last: (last.ledger_id,))
 
     def periods(self, customer: str) -> builtins.list[tuple[Period, str]]:
         """The customer's periods, past, current and next, each with its state: ``closed``

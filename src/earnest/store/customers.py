@@ -80,3 +80,16 @@ def update_customer(tx: Tx, ident: str, changes: Mapping[str, Any]) -> None:
 def billing_days(tx: Tx, customers: Iterable[str]) -> dict[str, int]:
     rows = tx.query_in("SELECT id, billing_day FROM customers WHERE id IN {values}", customers)
     return {ident: int(day) for ident, day in rows}
+
+
+def list_customers_by_id(
+    tx: Tx, *, limit: int, after: str | None
+) -> list[tuple[Customer, datetime, datetime]]:
+    """By id (the primary key's order: no sort), the ``limit`` after ``after``, each with
+    its first open period's start and end (the dashboard's list)."""
+    where, params = ("", []) if after is None else (" WHERE id > ?", [after])
+    rows = tx.query(
+        f"SELECT {_COLUMNS}, open_start, open_end FROM customers{where} ORDER BY id LIMIT ?",
+        [*params, limit],
+    )
+    return [(_row(row[:7]), from_us(int(row[7])), from_us(int(row[8]))) for row in rows]

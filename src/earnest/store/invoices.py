@@ -379,3 +379,27 @@ def finalization_hashes(tx: Tx, ids: Iterable[str]) -> dict[str, str | None]:
     for subject, after in rows:
         found[subject] = None if after is None else loads(after).get("hash")
     return found
+
+
+def line_charges(
+    tx: Tx, invoice: str, contract: str, version: int, *, after_id: int, limit: int
+) -> list[tuple[int, str, Decimal, datetime, str, bool, Decimal]]:
+    """The charges on ``invoice`` of outcomes of ``contract`` version ``version`` (one charge
+    line), by ledger id after ``after_id``: ``(ledger id, outcome ref, amount, booked at,
+    outcome state, contested, credited so far)``. A range scan of ``ledger_invoice``."""
+    rows = tx.query(
+        "SELECT l.id, o.ref, l.amount, l.booked_at, o.state, o.contested, o.credited"
+        " FROM ledger l JOIN outcomes o ON o.id = l.outcome_id"
+        " WHERE l.invoice_id = ? AND l.kind = 'charge' AND l.id > ?"
+        " AND o.contract = ? AND o.contract_version = ? ORDER BY l.id LIMIT ?",
+        (invoice, after_id, contract, version, limit),
+    )
+    found = []
+    for ident, ref, amount, booked, state, contested, credited in rows:
+        value = money_value(amount)
+        assert value is not None
+        found.append(
+            (int(ident), ref, value, from_us(int(booked)), state, bool(contested),
+             money_value(credited) or Decimal(0))
+        )  # fmt: skip
+    return found
