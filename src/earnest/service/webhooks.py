@@ -28,7 +28,9 @@ from earnest.service.secrets import seal
 from earnest.service.signing import new_secret
 from earnest.store import Database, Tx
 from earnest.store.webhooks import (
+    DELIVERY_FILTERS,
     DeliveryRow,
+    DeliverySummary,
     Endpoint,
     delivery_endpoint,
     get_endpoint,
@@ -38,13 +40,17 @@ from earnest.store.webhooks import (
     list_endpoints,
     listening,
     retry_now,
+    summaries,
+    troubled_deliveries,
     update_endpoint,
 )
 from earnest.timefmt import format_time
 
 __all__ = [
+    "DELIVERY_STATES",
     "EVENT_TYPES",
     "DeliveryRow",
+    "DeliverySummary",
     "Endpoint",
     "PendingEvent",
     "UnknownDelivery",
@@ -64,6 +70,10 @@ EVENT_TYPES = (
     "dispute.resolved",
     "invoice.finalized",
 )
+#: What a list of deliveries may be narrowed to: ``failed`` (for good, retried only by hand)
+#: and ``retrying`` (pending after a failed attempt).
+DELIVERY_STATES = tuple(DELIVERY_FILTERS)
+SUMMARY_CAP = 1_000  # an endpoint's failed or retrying deliveries are counted up to this
 MAX_URL = 2_048
 MAX_DESCRIPTION = 1_000
 ROTATION = timedelta(hours=24)  # the old secret keeps signing this long after a rotation
@@ -189,6 +199,14 @@ def _enabled(value: Any) -> bool:
     return value
 
 
+def _state(value: str | None) -> str | None:
+    if value is not None and value not in DELIVERY_STATES:
+        raise Invalid(
+            f"state is one of {', '.join(DELIVERY_STATES)}, got {value[:40]!r}", field="state"
+        )
+    return value
+
+
 def shown(endpoint: Endpoint) -> dict[str, Any]:
     """An endpoint as the activity log and the API show it: never its secret."""
     return {
@@ -305,16 +323,48 @@ class Webhooks:
         return after, secret
 
     def deliveries(
-        self, ident: str, *, limit: int, after: tuple[int] | None = None
+        self,
+        ident: str,
+        *,
+        limit: int,
+        after: tuple[int] | None = None,
+        state: str | None = None,
     ) -> Page[DeliveryRow]:
-        """Newest first, each with every attempt."""
+        """Newest first, each with every attempt; ``state`` (one of :data:`DELIVERY_STATES`)
+        keeps only those."""
         check_limit(limit)
+        _state(state)
         self.get(ident)
         with self.db.read() as tx:
             found = list_deliveries(
-                tx, ident, limit=limit + 1, before_id=None if after is None else after[0]
-            )
+                tx, ident, limit=limit + 1, before_id=None if after is None else after[0],
+                state=state,
+            )  # fmt: skip
         return page_of(found, limit, lambda last: (last.id,))
+
+    def troubles(
+        self, state: str, *, limit: int, after: tuple[int] | None = None
+    ) -> Page[DeliveryRow]:
+        """The ``failed`` or ``retrying`` deliveries of every endpoint, newest first, each
+        with its ``endpoint_id`` and every attempt."""
+        check_limit(limit)
+        if _state(state) is None:
+            raise Invalid("state is failed or retrying", field="state")
+        with self.db.read() as tx:
+            ids = [endpoint.id for endpoint in list_endpoints(tx)]
+            found = troubled_deliveries(
+                tx, ids, state=state, limit=limit + 1,
+                before_id=None if after is None else after[0],
+            )  # fmt: skip
+        return page_of(found, limit, lambda last: (last.id,))
+
+    def summaries(self) -> Sequence[tuple[Endpoint, DeliverySummary]]:
+        """Every endpoint, oldest first, with how its deliveries are going (the failed and
+        retrying counted up to :data:`SUMMARY_CAP`)."""
+        with self.db.read() as tx:
+            endpoints = list_endpoints(tx)
+            found = summaries(tx, [endpoint.id for endpoint in endpoints], cap=SUMMARY_CAP)
+        return [(endpoint, found[endpoint.id]) for endpoint in endpoints]
 
     def retry(self, ident: str, delivery: Any, *, actor: str) -> None:
         """Send a failed (or pending) delivery again now."""

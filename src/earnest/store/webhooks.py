@@ -237,20 +237,39 @@ class DeliveryRow:
     created_at: datetime
     finished_at: datetime | None
     tries: tuple[tuple[datetime, int | None, int, str | None, str | None], ...]
+    endpoint_id: str = ""
+
+
+#: What an endpoint's deliveries may be narrowed to, as SQL on ``d``: written as the partial
+#: indexes of migration 0007 say, so each reads its own index, newest first, and never the
+#: deliveries that went well. (No filter on ``delivered`` or on every ``pending``: neither has
+#: such an index, and an endpoint with none of them would be read whole.)
+DELIVERY_FILTERS = {
+    "failed": "d.state = 'failed'",
+    "retrying": "d.state = 'pending' AND d.attempts > 0",
+}
 
 
 def list_deliveries(
-    tx: Tx, endpoint: str, *, limit: int, before_id: int | None
+    tx: Tx, endpoint: str, *, limit: int, before_id: int | None, state: str | None = None
 ) -> list[DeliveryRow]:
-    """An endpoint's deliveries, newest first, each with every attempt."""
+    """An endpoint's deliveries, newest first, each with every attempt; ``state`` one of
+    :data:`DELIVERY_FILTERS` narrows them."""
     params: list[Any] = [endpoint]
     where = "d.endpoint_id = ?"
+    if state is not None:
+        where += f" AND {DELIVERY_FILTERS[state]}"
     if before_id is not None:
         where += " AND d.id < ?"
         params.append(before_id)
+    return _deliveries(tx, where, params, limit)
+
+
+def _deliveries(tx: Tx, where: str, params: list[Any], limit: int) -> list[DeliveryRow]:
     rows = tx.query(
         "SELECT d.id, d.event_id, v.type, d.state, d.attempts, d.next_at, d.created_at,"
-        " d.finished_at FROM webhook_deliveries d JOIN webhook_events v ON v.id = d.event_id"
+        " d.finished_at, d.endpoint_id"
+        " FROM webhook_deliveries d JOIN webhook_events v ON v.id = d.event_id"
         f" WHERE {where} ORDER BY d.id DESC LIMIT ?",
         [*params, limit],
     )
@@ -275,9 +294,62 @@ def list_deliveries(
             from_us(int(r[6])),
             opt_time(None if r[7] is None else int(r[7])),
             tuple(tries.get(int(r[0]), ())),
+            r[8],
         )
         for r in rows
     ]
+
+
+def troubled_deliveries(
+    tx: Tx, endpoints: Sequence[str], *, state: str, limit: int, before_id: int | None
+) -> list[DeliveryRow]:
+    """The ``failed`` or ``retrying`` deliveries of ``endpoints``, newest first: up to
+    ``limit`` of each endpoint through its partial index, then the newest ``limit`` of
+    them all (an installation has a handful of endpoints; one ordered scan of every
+    endpoint's failures would read them all)."""
+    assert state in ("failed", "retrying"), state
+    found: list[DeliveryRow] = []
+    for endpoint in endpoints:
+        found += list_deliveries(tx, endpoint, limit=limit, before_id=before_id, state=state)
+    found.sort(key=lambda row: row.id, reverse=True)
+    return found[:limit]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySummary:
+    """How an endpoint's deliveries are going: its newest delivery (id, state, when it
+    was created) and how many failed for good and are retrying, each counted up to a cap."""
+
+    last: tuple[int, str, datetime] | None
+    failed: int
+    retrying: int
+
+
+def summaries(tx: Tx, endpoints: Sequence[str], *, cap: int) -> dict[str, DeliverySummary]:
+    """Each endpoint's :class:`DeliverySummary`: three index reads each, the counts bounded
+    by ``cap`` (a dead endpoint may have failed a million times)."""
+    found = {}
+    for endpoint in endpoints:
+        last = tx.one(
+            "SELECT id, state, created_at FROM webhook_deliveries WHERE endpoint_id = ?"
+            " ORDER BY id DESC LIMIT 1",
+            (endpoint,),
+        )
+        counts = [
+            tx.one(
+                "SELECT COUNT(*) FROM (SELECT d.id FROM webhook_deliveries d"
+                f" WHERE d.endpoint_id = ? AND {DELIVERY_FILTERS[name]} LIMIT ?) AS capped",
+                (endpoint, cap),
+            )
+            for name in ("failed", "retrying")
+        ]
+        failed, retrying = (0 if row is None else int(row[0]) for row in counts)
+        found[endpoint] = DeliverySummary(
+            None if last is None else (int(last[0]), last[1], from_us(int(last[2]))),
+            failed,
+            retrying,
+        )
+    return found
 
 
 def delivery_endpoint(tx: Tx, delivery: int) -> tuple[str, str] | None:
