@@ -4,8 +4,11 @@ recorded in the activity log."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import yaml
 
 from earnest.backtest import BacktestReport
 from earnest.clock import Clock
@@ -18,14 +21,51 @@ from earnest.service.pages import Page, check_limit, page_of
 from earnest.store import Database
 from earnest.store.contracts import (
     StoredContract,
+    VersionRow,
     archive_contract,
     contract_version,
     latest_contract,
     list_contracts,
+    list_versions,
     save_contract,
+    saved_by,
 )
 
-__all__ = ["Contracts", "StoredContract"]
+__all__ = ["Contracts", "SavedVersion", "StoredContract", "contract_yaml"]
+
+
+@dataclass(frozen=True, slots=True)
+class SavedVersion:
+    """One version in a contract's list of versions: when and by whom it was saved
+    (``actor`` None when the activity log does not say)."""
+
+    version: int
+    fingerprint: str
+    created_at: datetime
+    actor: str | None
+
+
+class _Dumper(yaml.SafeDumper):
+    """Text of several lines as a ``|`` block, as a person would write it."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _text)
+
+
+def contract_yaml(contract: Contract) -> str:
+    """``contract`` as a YAML document that loads back to the same content (fingerprint):
+    its canonical fields, the price as ``0.99 USD``, fields left at nothing omitted."""
+    document = {
+        name: value for name, value in contract_to_dict(contract).items() if value is not None
+    }
+    document["price"] = str(contract.price)
+    text: str = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    return text
 
 
 def _summary(stored: StoredContract | None) -> dict[str, Any] | None:
@@ -88,6 +128,18 @@ class Contracts:
         page = page_of(found, limit, lambda last: last[1])
         return Page([stored for stored, _ in page.items], page.after)
 
+    def versions(self, key: str, *, limit: int, before: int | None = None) -> Page[SavedVersion]:
+        """``key``'s versions newest first, with who saved each; ``before`` is a previous
+        page's ``after[0]``. An unknown key raises ``UnknownContract``."""
+        check_limit(limit)
+        with self.db.read() as tx:
+            if latest_contract(tx, key) is None:
+                raise UnknownContract(key, field="key")
+            rows = list_versions(tx, key, limit=limit + 1, before=before)
+            actors = saved_by(tx, key, rows[:limit])
+        page = page_of(rows, limit, lambda last: (last.version,))
+        return Page([_saved(row, actors.get(row.version)) for row in page.items], page.after)
+
     def archive(self, key: str, *, actor: str) -> StoredContract:
         """Open no new outcomes under ``key``; open ones run to their end."""
         now = self.clock()
@@ -140,3 +192,7 @@ class Contracts:
             return await backtest_apart(self.db.url, contract, since, until, now)
         finally:
             self._apart.give()
+
+
+def _saved(row: VersionRow, actor: str | None) -> SavedVersion:
+    return SavedVersion(row.version, row.fingerprint, row.created_at, actor)

@@ -130,3 +130,49 @@ def _compiled(tx: Tx, key: str, version: int, document: str) -> Contract:
         cached = load_contract(loads(document))
         tx.cache[("contract", key, version)] = cached
     return cached
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRow:
+    """One stored version as a contract's list of versions shows it: no document read."""
+
+    version: int
+    fingerprint: str
+    created_at: datetime
+
+
+def list_versions(tx: Tx, key: str, *, limit: int, before: int | None) -> list[VersionRow]:
+    """``key``'s versions, newest first, those below version ``before`` when given (one
+    range of the primary key)."""
+    params: list[Any] = [key]
+    where = "key = ?"
+    if before is not None:
+        where += " AND version < ?"
+        params.append(before)
+    rows = tx.query(
+        f"SELECT version, fingerprint, created_at FROM contract_versions WHERE {where}"
+        " ORDER BY version DESC LIMIT ?",
+        [*params, limit],
+    )
+    return [VersionRow(int(v), str(f), from_us(at)) for v, f, at in rows]
+
+
+def saved_by(tx: Tx, key: str, versions: Iterable[VersionRow]) -> dict[int, str]:
+    """Who saved each of ``versions`` of ``key``, from the activity log's ``contract.saved``
+    entries (a version saved and its entry share their time); a version without one (stored
+    before the activity log existed) is left out."""
+    wanted = {row.version: to_us(row.created_at) for row in versions}
+    if not wanted:
+        return {}
+    rows = tx.query_in(
+        "SELECT at, actor, after FROM activity WHERE action = 'contract.saved' AND subject = ?"
+        " AND at IN {values}",
+        wanted.values(),
+        before=[key],
+    )
+    found: dict[int, str] = {}
+    for at, actor, after in rows:
+        version = (loads(after) or {}).get("version") if after else None
+        if isinstance(version, int) and wanted.get(version) == int(at):
+            found[version] = str(actor)
+    return found
