@@ -318,7 +318,7 @@ def test_the_list_highlights_failing_endpoints_and_lists_their_failures(
     add_delivery(web.app, endpoint, at=at, state="delivered", event="evt_3")
     web.session(VIEWER)
     page = web.get("/webhooks").text
-    assert page.count('class="troubled"') == 2
+    assert page.count('class="wh-troubled"') == 2
     assert numbers(page, "trouble-rows") == [failed_two, failed]
     assert "Retry now" not in page  # a viewer gets no form
     retrying_page = web.get("/webhooks?state=retrying").text
