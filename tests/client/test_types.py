@@ -35,6 +35,8 @@ PAIRS: list[tuple[Any, type[msgspec.Struct]]] = [
     (types.AuditItem, schemas.AuditItem),
     (types.Dispute, schemas.Dispute),
     (types.Settings, schemas.Settings),
+    (types.PortalLink, schemas.PortalLink),
+    (types.NewPortalLink, schemas.NewPortalLink),
     (types.Webhook, schemas.Webhook),
     (types.NewWebhook, schemas.NewWebhook),
     (types.WebhookChanges, schemas.WebhookUpdate),

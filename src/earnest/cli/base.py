@@ -47,6 +47,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "settings": ("earnest.cli.billing", "settings", "Show and change the billing settings."),
     "users": ("earnest.cli.users", "users", "Manage dashboard users."),
     "webhooks": ("earnest.cli.webhooks", "webhooks", "Manage webhook endpoints and deliveries."),
+    "portal-link": (
+        "earnest.cli.portal",
+        "portal_link",
+        "Print a link to a customer's evidence pages.",
+    ),
 }
 
 

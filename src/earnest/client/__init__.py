@@ -1,6 +1,6 @@
 """Earnest's Python SDK: send signals, open and read outcomes, manage contracts, read the
 ledger and invoices (JSON, CSV, PDF, audit), open and resolve disputes, change settings,
-manage webhook endpoints and their deliveries.
+manage webhook endpoints and their deliveries, and customers' portal links.
 
 ::
 
@@ -53,10 +53,12 @@ from earnest.client._types import (
     InvoiceSummary,
     LedgerEntry,
     LedgerRecord,
+    NewPortalLink,
     NewWebhook,
     OpenResult,
     Outcome,
     Period,
+    PortalLink,
     Settings,
     Signal,
     SignalResult,
@@ -93,12 +95,14 @@ __all__ = [
     "InvoiceSummary",
     "LedgerEntry",
     "LedgerRecord",
+    "NewPortalLink",
     "NewWebhook",
     "NotFoundError",
     "OpenResult",
     "Outcome",
     "Period",
     "PermissionDeniedError",
+    "PortalLink",
     "RateLimitError",
     "ServerError",
     "Settings",

@@ -239,6 +239,26 @@ def periods_call(customer: str) -> Call:
     return Call("GET", f"/v1/customers/{segment(customer)}/periods")
 
 
+def _links_path(customer: str, *rest: str) -> str:
+    return "/".join(["/v1/customers", segment(customer), "portal-links", *rest])
+
+
+def create_portal_link_call(customer: str, expires_in: str | int | None) -> Call:
+    """Not resent once the server may have acted: its URL is shown once (a second link)."""
+    if isinstance(expires_in, bool | float):
+        raise TypeError("expires_in is a duration such as '30d', or whole seconds (an int)")
+    body = {} if expires_in is None else {"expires_in": expires_in}
+    return _json_call("POST", _links_path(customer), body, once=True)
+
+
+def portal_links_call(customer: str, limit: int | None, cursor: str | None) -> Call:
+    return Call("GET", _links_path(customer), _paged({}, limit, cursor))
+
+
+def revoke_portal_link_call(customer: str, link: str) -> Call:
+    return Call("DELETE", _links_path(customer, segment(link)))
+
+
 def invoice_call(ident: str, action: str | None = None) -> Call:
     """One invoice as JSON, or its ``csv``/``pdf`` (answered as a file, not JSON)."""
     path = f"/v1/invoices/{segment(ident)}"

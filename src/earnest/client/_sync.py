@@ -28,9 +28,11 @@ from earnest.client._types import (
     Invoice,
     InvoiceSummary,
     LedgerRecord,
+    NewPortalLink,
     NewWebhook,
     OpenResult,
     Outcome,
+    PortalLink,
     Settings,
     SignalResult,
     Value,
@@ -47,9 +49,10 @@ class Client:
     Every call is retried on connection errors, timeouts, 5xx and 429 (after ``Retry-After``
     when given), with exponential backoff and full jitter, at most ``max_retries`` times; other
     4xx answers are raised at once. Retries are safe: each signal carries an ``id`` fixed before
-    the first attempt, and the other writes are idempotent by nature, except two that answer a
-    secret once (:meth:`add_webhook`, :meth:`rotate_webhook_secret`): those are resent only
-    when the connection was never made, or after a 429.
+    the first attempt, and the other writes are idempotent by nature, except three that answer
+    a secret once (:meth:`add_webhook`, :meth:`rotate_webhook_secret`,
+    :meth:`create_portal_link`): those are resent only when the connection was never made, or
+    after a 429.
     """
 
     def __init__(
@@ -318,6 +321,27 @@ class Client:
         """Change the settings named (``seller_name="..."``, ``invoice_grace="1h"``); None
         restores an optional one's default. Answers all of them."""
         return cast(Settings, self._call(calls.put_settings_call(changes)))
+
+    # Portal links -------------------------------------------------------------------------
+
+    def create_portal_link(
+        self, customer: str, *, expires_in: str | int | None = None
+    ) -> NewPortalLink:
+        """A link to the customer's evidence pages (an admin key), expiring ``expires_in``
+        from now (a duration such as ``"30d"``, or whole seconds; default 30 days). Its
+        ``url`` is in this answer only. Not resent once the request may have reached the
+        server (a second link): after a ``TransportError`` or ``ServerError``, look at
+        :meth:`portal_links`."""
+        call = calls.create_portal_link_call(customer, expires_in)
+        return cast(NewPortalLink, self._call(call))
+
+    def portal_links(self, customer: str, *, limit: int | None = None) -> Iterator[PortalLink]:
+        """The customer's portal links, newest first, live or not, never their tokens."""
+        yield from self._pages(lambda cursor: calls.portal_links_call(customer, limit, cursor))
+
+    def revoke_portal_link(self, customer: str, link: str) -> PortalLink:
+        """Revoke a link: it opens nothing from now on. Revoking twice changes nothing."""
+        return cast(PortalLink, self._call(calls.revoke_portal_link_call(customer, link)))
 
     # Webhooks -----------------------------------------------------------------------------
 

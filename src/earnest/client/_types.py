@@ -339,6 +339,25 @@ class Settings(TypedDict):
     public_base_url: str | None
 
 
+class PortalLink(TypedDict):
+    """A link to a customer's evidence pages, never with its token; ``created_by`` an API
+    key's id, a dashboard user's email or ``cli``."""
+
+    id: str
+    customer: str
+    created_at: str
+    expires_at: str
+    revoked_at: str | None
+    created_by: str
+    state: Literal["live", "expired", "revoked"]
+
+
+class NewPortalLink(PortalLink):
+    """A link just created: ``url`` (``.../portal/<token>``) is shown this once, never again."""
+
+    url: str
+
+
 # Webhooks ---------------------------------------------------------------------------------
 
 #: The event types an endpoint may want (SPEC section 10).

@@ -106,7 +106,8 @@ def list_links(
 ) -> list[PortalLink]:
     """The customer's links, newest first; ``after`` is the (created_at µs, id) of the
     previous page's last link (the ``portal_links_customer`` index serves both)."""
-    where, params = "customer = ?", [customer]
+    where = "customer = ?"
+    params: list[Any] = [customer]
     if after is not None:
         where += " AND (created_at < ? OR (created_at = ? AND id < ?))"
         params += [after[0], after[0], after[1]]
