@@ -20,7 +20,6 @@ from earnest.engine import State
 from earnest.store import Database
 from earnest.store.codec import to_us
 from earnest.store.overview import (
-    DAY_US,
     booked_between,
     contested_outcomes,
     draft_amounts,
@@ -158,7 +157,6 @@ class Overview:
         current = month_start(today)
         previous = previous_month(current)
         chart_from = to_us(midnight(today - timedelta(days=CHART_DAYS - 1)))
-        assert chart_from % DAY_US == 0
         with self.db.read() as tx:
             by_state = outcomes_by_state(tx)
             contested = contested_outcomes(tx)
@@ -168,7 +166,7 @@ class Overview:
             this = booked_between(
                 tx, to_us(midnight(current)), to_us(midnight(next_month(current)))
             )
-            settled = settled_per_day(tx, chart_from)
+            settled = settled_per_day(tx, chart_from, CHART_DAYS)
         states = {state.value: by_state.get(state.value, 0) for state in State}
         before, now = add_revenue(previous, last), add_revenue(current, this)
         revenue = []

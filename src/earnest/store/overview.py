@@ -16,7 +16,7 @@ def outcomes_by_state(tx: Tx) -> dict[str, int]:
 
 
 def contested_outcomes(tx: Tx) -> int:
-    row = tx.one("SELECT COUNT(*) FROM outcomes WHERE contested = ?", (True,))
+    row = tx.one("SELECT COUNT(*) FROM outcomes WHERE contested")  # index outcomes_contested
     return 0 if row is None else int(row[0])
 
 
@@ -57,12 +57,19 @@ def booked_between(tx: Tx, start_us: int, end_us: int) -> list[tuple[str, str, D
     return found
 
 
-def settled_per_day(tx: Tx, since_us: int) -> list[tuple[int, str, int]]:
-    """``(day, state, how many)`` of the outcomes settled since ``since_us`` (a UTC
-    midnight), ``day`` counted from the Unix epoch (index ``outcomes_settled``)."""
-    rows = tx.query(
-        f"SELECT settled_at / {DAY_US}, state, COUNT(*) FROM outcomes"
-        f" WHERE settled_at >= ? GROUP BY settled_at / {DAY_US}, state",
-        (since_us,),
-    )
-    return [(int(day), str(state), int(count)) for day, state, count in rows]
+def settled_per_day(tx: Tx, since_us: int, days: int) -> list[tuple[int, str, int]]:
+    """``(day, state, how many)`` of the outcomes settled on each of ``days`` days from
+    ``since_us`` (a UTC midnight), ``day`` counted from the Unix epoch: one count per day over
+    the index ``outcomes_settled`` (a day's range is counted in the index; one grouping of
+    the whole range would sort every row)."""
+    assert since_us % DAY_US == 0
+    found = []
+    for offset in range(days):
+        start = since_us + offset * DAY_US
+        rows = tx.query(
+            "SELECT state, COUNT(*) FROM outcomes"
+            " WHERE settled_at >= ? AND settled_at < ? GROUP BY state",
+            (start, start + DAY_US),
+        )
+        found.extend((start // DAY_US, str(state), int(count)) for state, count in rows)
+    return found
