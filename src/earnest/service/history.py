@@ -9,12 +9,13 @@ depends on nothing else, and a contract's checks repeat a few value combinations
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from earnest.contract.condition import Condition
 from earnest.contract.condition.render import value_text
 from earnest.contract.money import format_amount
 from earnest.rules import UnknownOutcome
@@ -45,6 +46,14 @@ def read_history(db: Database, contract: str, ref: str) -> list[HistoryEntry]:
         outcome_id, version = found
         condition = pinned(tx, contract, version).condition
         rows = history_rows(tx, outcome_id)
+    return explained(rows, condition)
+
+
+def explained(
+    rows: Iterable[tuple[int, int, str, str, str]], condition: Condition
+) -> list[HistoryEntry]:
+    """History rows (``seq, recorded_at µs, kind, data, hash``) as entries, each check with
+    the explanation ``condition`` (the outcome's pinned one) gives its values."""
     entries = []
     for seq, recorded_at, kind, text, digest in rows:
         data: dict[str, Any] = loads(text)

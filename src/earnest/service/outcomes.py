@@ -12,17 +12,21 @@ from typing import Any
 from earnest.clock import Clock
 from earnest.engine import IllegalTransition, Outcome, Scheduled, Settle, decide
 from earnest.rules import AlreadySettled, UnknownOutcome, refuse_customer, refuse_opening
-from earnest.service.history import HistoryEntry, read_history
+from earnest.service.history import HistoryEntry, explained, read_history
 from earnest.service.ingest import open_new
 from earnest.service.pages import Page, check_limit
 from earnest.service.recorder import Recorder
 from earnest.signals import SignalIn
 from earnest.store import Database
 from earnest.store.contracts import latest_contract
+from earnest.store.disputes import Dispute, disputes_of
 from earnest.store.ledger import LedgerItem, entries_of
-from earnest.store.outcomes import list_ids, load_by_ids, load_one
+from earnest.store.outcomes import history_rows_after, list_ids, load_by_ids, load_one
 
-__all__ = ["LedgerItem", "OutcomeView", "Outcomes"]
+__all__ = ["LedgerItem", "OutcomeDetail", "OutcomeView", "Outcomes"]
+
+TIMELINE_PAGE = 200  # history entries per page of an outcome's timeline
+MAX_DISPUTES = 20  # an outcome's latest disputes shown beside it (one open at a time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,18 @@ class OutcomeView:
         if charge is None:
             return None
         return charge.amount - sum((c.amount for c in self.credits), start=Decimal(0))
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeDetail:
+    """One outcome as its page shows it, read in one transaction: the outcome and its ledger
+    entries, a page of its history (each check explained) and its latest disputes.
+    ``later`` is the ``seq`` to read on from when more history follows, else None."""
+
+    view: OutcomeView
+    entries: tuple[HistoryEntry, ...]
+    later: int | None
+    disputes: tuple[Dispute, ...]
 
 
 class Outcomes:
@@ -117,6 +133,23 @@ class Outcomes:
     def history(self, contract: str, ref: str) -> list[HistoryEntry]:
         """The outcome's history in ``seq`` order, each check with its explanation."""
         return read_history(self.db, contract, ref)
+
+    def detail(
+        self, contract: str, ref: str, *, after_seq: int = 0, limit: int = TIMELINE_PAGE
+    ) -> OutcomeDetail:
+        """``(contract, ref)`` with the ``limit`` history entries after ``after_seq``."""
+        check_limit(limit)
+        with self.db.read() as tx:
+            found = load_one(tx, contract, ref)
+            if found is None:
+                raise UnknownOutcome(contract, ref)
+            ledger = entries_of(tx, [found.id]).get(found.id, [])
+            rows = history_rows_after(tx, found.id, after_seq, limit + 1)
+            disputes = disputes_of(tx, found.id, limit=MAX_DISPUTES)
+        entries = explained(rows[:limit], found.outcome.contract.condition)
+        later = entries[-1].seq if len(rows) > limit else None
+        view = OutcomeView(found.outcome, tuple(ledger))
+        return OutcomeDetail(view, tuple(entries), later, tuple(disputes))
 
     def list(
         self, filters: Mapping[str, Any], *, limit: int, after: tuple[int] | None = None

@@ -88,6 +88,15 @@ def latest_dispute(tx: Tx, outcome_id: int) -> Dispute | None:
     return None if row is None else _dispute(row)
 
 
+def disputes_of(tx: Tx, outcome_id: int, *, limit: int) -> list[Dispute]:
+    """The outcome's latest ``limit`` disputes, newest first (the ``disputes_outcome`` index)."""
+    rows = tx.query(
+        f"SELECT {_COLUMNS}{_FROM} WHERE d.outcome_id = ? ORDER BY d.id DESC LIMIT ?",
+        (outcome_id, limit),
+    )
+    return [_dispute(row) for row in rows]
+
+
 def list_disputes(
     tx: Tx, *, state: str | None, customer: str | None, limit: int, before_id: int | None
 ) -> list[Dispute]:

@@ -275,6 +275,19 @@ def history_rows(tx: Tx, outcome_id: int) -> list[tuple[int, int, str, str, str]
     return [(int(s), int(r), str(k), str(d), str(h)) for s, r, k, d, h in rows]
 
 
+def history_rows_after(
+    tx: Tx, outcome_id: int, after_seq: int, limit: int
+) -> list[tuple[int, int, str, str, str]]:
+    """Up to ``limit`` rows of :func:`history_rows` with ``seq`` above ``after_seq``: one
+    page of a long history, through the ``(outcome_id, seq)`` index."""
+    rows = tx.query(
+        "SELECT seq, recorded_at, kind, data, hash FROM history"
+        " WHERE outcome_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        (outcome_id, after_seq, limit),
+    )
+    return [(int(s), int(r), str(k), str(d), str(h)) for s, r, k, d, h in rows]
+
+
 def identity(tx: Tx, contract: str, ref: str) -> tuple[int, int] | None:
     """``(id, contract_version)`` of outcome ``(contract, ref)``."""
     row = tx.one(

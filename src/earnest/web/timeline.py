@@ -58,13 +58,17 @@ def as_recorded(actor: str) -> str:
 
 
 def steps(
-    entries: Sequence[HistoryEntry], *, actor: Callable[[str], str] = as_recorded
+    entries: Sequence[HistoryEntry],
+    *,
+    actor: Callable[[str], str] = as_recorded,
+    currency: str = "",
 ) -> list[Step]:
     """The timeline of one outcome's ``entries`` (in ``seq`` order), a step per entry.
 
     ``actor`` names who settled by hand, opened or resolved a dispute (``system``, the engine
-    itself, is always "automatically"). Nothing here reads the store."""
-    currency = ""
+    itself, is always "automatically"). ``currency``: the outcome's price's, for a dispute's
+    credit amount on a page of the timeline that starts after the outcome opened (else it is
+    read from the ``opened`` entry). Nothing here reads the store."""
     found = []
     for entry in entries:
         data = entry.data
