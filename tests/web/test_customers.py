@@ -24,7 +24,10 @@ def text_of(page: str) -> str:
 
 
 def listed_ids(page: str) -> list[str]:
-    return [html.unescape(found) for found in re.findall(r'<a href="/customers/[^"]*"><code>([^<]*)</code>', page)]
+    return [
+        html.unescape(found)
+        for found in re.findall(r'<a href="/customers/[^"]*"><code>([^<]*)</code>', page)
+    ]
 
 
 def edit(web: Web, ident: str, **form: str) -> Any:

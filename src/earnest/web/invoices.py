@@ -30,7 +30,7 @@ INVOICES_PAGE = 50  # invoices per page of the list
 CHARGES_PAGE = 50  # charges per page of a line's outcomes
 MAX_US = 2**63 - 1
 MAX_VERSION = 2**31 - 1
-CSV = "text/csv; charset=utf-8"
+CSV = "text/csv"  # Litestar adds "; charset=utf-8"
 PDF = "application/pdf"
 
 
