@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from earnest.app import Earnest
 from earnest.service.activity import CLI
+from earnest.store import Database
 from earnest.store.webhooks import insert_events, record_attempt
 
 ENDPOINT = "we_access0000000000000"
@@ -68,7 +69,7 @@ def add_endpoint(app: Earnest, ident: str, url: str, *, enabled: bool = True) ->
 
 
 def add_delivery(
-    app: Earnest,
+    db: Database,
     endpoint: str,
     *,
     at: datetime,
@@ -83,7 +84,7 @@ def add_delivery(
     with ``error``), then in ``state`` (``delivered`` adds a successful attempt); its id."""
     event_id = event or f"evt_{endpoint[-6:]}{ident or 0}_{at.timestamp():.0f}_{failures}"
     body = f'{{"type": "{kind}", "timestamp": "{at.isoformat()}", "data": {{}}}}'
-    with app.db.write() as tx:
+    with db.write() as tx:
         insert_events(tx, [(event_id, kind, at, body)], [(event_id, endpoint, "outcome:1", at)])
         row = tx.one("SELECT id FROM webhook_deliveries WHERE event_id = ?", (event_id,))
         assert row is not None
@@ -110,4 +111,4 @@ def seed(app: Earnest) -> None:
     at = app.clock()
     add_endpoint(app, ENDPOINT, "https://hooks.example.com/seeded")
     add_endpoint(app, f"{ENDPOINT}-off", "https://hooks.example.com/off", enabled=False)
-    add_delivery(app, ENDPOINT, at=at, failures=8, state="failed", ident=FAILED)
+    add_delivery(app.db, ENDPOINT, at=at, failures=8, state="failed", ident=FAILED)

@@ -262,8 +262,8 @@ def test_changing_an_unknown_endpoint_is_404(web: Web, admin: str, tail: str) ->
 
 def test_deliveries_are_paged_newest_first_with_their_attempts(web: Web, endpoint: str) -> None:
     at = web.clock()
-    ids = [add_delivery(web.app, endpoint, at=at, event=f"evt_{n:03}") for n in range(120)]
-    failed = add_delivery(web.app, endpoint, at=at, failures=8, state="failed", event="evt_f")
+    ids = [add_delivery(web.app.db, endpoint, at=at, event=f"evt_{n:03}") for n in range(120)]
+    failed = add_delivery(web.app.db, endpoint, at=at, failures=8, state="failed", event="evt_f")
     web.session(VIEWER)
     first = web.get(f"/webhooks/{endpoint}").text
     shown = numbers(first, "delivery-rows")
@@ -286,10 +286,10 @@ def test_deliveries_are_paged_newest_first_with_their_attempts(web: Web, endpoin
 
 def test_deliveries_filtered_by_state(web: Web, endpoint: str) -> None:
     at = web.clock()
-    delivered = add_delivery(web.app, endpoint, at=at, state="delivered", event="evt_ok")
-    failed = add_delivery(web.app, endpoint, at=at, failures=8, state="failed", event="evt_bad")
-    retrying = add_delivery(web.app, endpoint, at=at, failures=2, event="evt_again")
-    waiting = add_delivery(web.app, endpoint, at=at, event="evt_new")
+    delivered = add_delivery(web.app.db, endpoint, at=at, state="delivered", event="evt_ok")
+    failed = add_delivery(web.app.db, endpoint, at=at, failures=8, state="failed", event="evt_bad")
+    retrying = add_delivery(web.app.db, endpoint, at=at, failures=2, event="evt_again")
+    waiting = add_delivery(web.app.db, endpoint, at=at, event="evt_new")
     web.session(VIEWER)
 
     def shown(query: str) -> list[int]:
@@ -312,10 +312,12 @@ def test_the_list_highlights_failing_endpoints_and_lists_their_failures(
 ) -> None:
     add_endpoint(web.app, "we_two", "https://hooks.example.com/two")
     at = web.clock()
-    failed = add_delivery(web.app, endpoint, at=at, failures=8, state="failed", event="evt_1")
-    failed_two = add_delivery(web.app, "we_two", at=at, failures=8, state="failed", event="evt_2")
-    retrying = add_delivery(web.app, "we_two", at=at, failures=1, error="connection refused")
-    add_delivery(web.app, endpoint, at=at, state="delivered", event="evt_3")
+    failed = add_delivery(web.app.db, endpoint, at=at, failures=8, state="failed", event="evt_1")
+    failed_two = add_delivery(
+        web.app.db, "we_two", at=at, failures=8, state="failed", event="evt_2"
+    )
+    retrying = add_delivery(web.app.db, "we_two", at=at, failures=1, error="connection refused")
+    add_delivery(web.app.db, endpoint, at=at, state="delivered", event="evt_3")
     web.session(VIEWER)
     page = web.get("/webhooks").text
     assert page.count('class="wh-troubled"') == 2
@@ -330,7 +332,7 @@ def test_the_list_highlights_failing_endpoints_and_lists_their_failures(
 
 
 def test_retrying_a_failed_delivery(web: Web, admin: str, endpoint: str) -> None:
-    failed = add_delivery(web.app, endpoint, at=web.clock(), failures=8, state="failed")
+    failed = add_delivery(web.app.db, endpoint, at=web.clock(), failures=8, state="failed")
     page = web.get(f"/webhooks/{endpoint}").text
     assert f'action="/webhooks/{endpoint}/deliveries/{failed}/retry"' in page
     response = post(web, f"/webhooks/{endpoint}/deliveries/{failed}/retry", {"csrf_token": admin})
@@ -346,7 +348,7 @@ def test_retrying_a_failed_delivery(web: Web, admin: str, endpoint: str) -> None
 
 
 def test_retrying_from_the_list_goes_back_to_the_list(web: Web, admin: str, endpoint: str) -> None:
-    failed = add_delivery(web.app, endpoint, at=web.clock(), failures=8, state="failed")
+    failed = add_delivery(web.app.db, endpoint, at=web.clock(), failures=8, state="failed")
     body = {"csrf_token": admin, "back": "list"}
     response = post(web, f"/webhooks/{endpoint}/deliveries/{failed}/retry", body)
     assert response.headers["location"] == f"/webhooks?retried={failed}"
@@ -354,7 +356,7 @@ def test_retrying_from_the_list_goes_back_to_the_list(web: Web, admin: str, endp
 
 
 def test_a_delivered_delivery_is_not_retried(web: Web, admin: str, endpoint: str) -> None:
-    done = add_delivery(web.app, endpoint, at=web.clock(), state="delivered")
+    done = add_delivery(web.app.db, endpoint, at=web.clock(), state="delivered")
     assert "Retry now" not in web.get(f"/webhooks/{endpoint}").text
     before = web.app.webhooks.deliveries(endpoint, limit=5).items
     response = post(web, f"/webhooks/{endpoint}/deliveries/{done}/retry", {"csrf_token": admin})
@@ -378,7 +380,7 @@ def test_another_endpoints_delivery_is_not_retried_through_this_one(
     web: Web, admin: str, endpoint: str
 ) -> None:
     add_endpoint(web.app, "we_two", "https://hooks.example.com/two")
-    theirs = add_delivery(web.app, "we_two", at=web.clock(), failures=8, state="failed")
+    theirs = add_delivery(web.app.db, "we_two", at=web.clock(), failures=8, state="failed")
     response = post(web, f"/webhooks/{endpoint}/deliveries/{theirs}/retry", {"csrf_token": admin})
     assert response.status_code == 404
     assert web.app.webhooks.deliveries("we_two", limit=5).items[0].state == "failed"
@@ -393,7 +395,7 @@ def test_hostile_descriptions_and_urls_are_shown_as_text(web: Web, admin: str) -
     assert response.status_code == 201
     ident = only_endpoint(web)
     at = web.clock()
-    add_delivery(web.app, ident, at=at, failures=1, error="<img src=x onerror=alert(3)>")
+    add_delivery(web.app.db, ident, at=at, failures=1, error="<img src=x onerror=alert(3)>")
     for path in (
         "/webhooks",
         f"/webhooks/{ident}",

@@ -47,7 +47,7 @@ def fill(database: Path) -> None:
         add_users(app)
         endpoint, secret = app.webhooks.create(receiver().url, description=PLANTED, actor=CLI)
         receiver().secrets.append(secret)
-        add_delivery(app, endpoint.id, at=app.clock(), failures=8, state="failed")
+        add_delivery(app.db, endpoint.id, at=app.clock(), failures=8, state="failed")
     finally:
         app.close()
 
