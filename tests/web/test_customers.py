@@ -73,7 +73,8 @@ def test_a_customer_shows_its_details_periods_invoices_and_links(web: Web) -> No
     assert page.status_code == 200
     text = text_of(page.text)
     assert "Customer Acme Corp" in text
-    assert "ap@acme.example" in text and "GB123" in text
+    assert "ap@acme.example" in text
+    assert "GB123" in text
     assert "1 Nov 2026 – 30 Nov 2026 open" in text
     assert "1 Dec 2026 – 31 Dec 2026 upcoming" in text
     [invoice] = web.app.invoices.list(customer="acme", limit=5).items
@@ -100,7 +101,8 @@ def test_an_admin_edits_a_customer_as_itself(web: Web) -> None:
     assert (found.address, found.tax_id) == ("1 Road\nTown", None)
     entry = web.app.activity.list(limit=1).items[0]
     assert (entry.actor, entry.action, entry.subject) == (ADMIN, "customer.updated", "acme")
-    assert entry.after is not None and entry.after["billing_day"] == 15
+    assert entry.after is not None
+    assert entry.after["billing_day"] == 15
     page = web.get("/customers/acme?saved=1")
     assert "Customer saved." in page.text
     # SPEC 6: the period in progress keeps its end; the next runs to the new day
@@ -136,7 +138,8 @@ def test_a_refused_edit_shows_the_error_next_to_the_field_and_stores_nothing(
     error = re.search(rf'<p class="error" id="{field}-error">([^<]*)</p>', response.text)
     assert error is not None, response.text
     assert message in html.unescape(error.group(1))
-    assert f'id="{field}"' in response.text and 'aria-invalid="true"' in response.text
+    assert f'id="{field}"' in response.text
+    assert 'aria-invalid="true"' in response.text
     assert "Nothing was saved" in response.text
     if field != "name":
         assert 'value="Renamed"' in response.text  # what was typed is shown back
@@ -166,7 +169,8 @@ def test_hostile_customer_values_are_shown_as_text(web: Web) -> None:
     for path in ("/customers", "/customers/evil", "/invoices"):
         page = web.get(path)
         assert page.status_code == 200
-        assert "<script>alert" not in page.text and "<img src=x" not in page.text
+        assert "<script>alert" not in page.text
+        assert "<img src=x" not in page.text
     assert html.escape(PLANTED, quote=False) in web.get("/customers").text.replace("&#34;", '"')
     [invoice] = web.app.invoices.list(customer="evil", limit=1).items
     page = web.get(f"/invoices/{invoice.id}")
