@@ -570,6 +570,12 @@ class StoreContract(ABC):
                 before_id=ids[3],
             ) == [ids[0]]
             assert list_ids(tx, {"state": "confirmed"}, limit=10, before_id=None) == []
+            # Every filter together, whichever index the list walks (0008).
+            both = {"contract": contract.key, "contested": True, "state": "open"}
+            assert list_ids(tx, both, limit=10, before_id=None) == [ids[3]]
+            assert list_ids(tx, {**both, "customer": "globex"}, limit=10, before_id=None) == []
+            uncontested = {"contested": False, "customer": "acme", "state": "open"}
+            assert list_ids(tx, uncontested, limit=10, before_id=None) == [ids[2], ids[0]]
 
     def test_append_history_extends_the_hash_chain(self, db: Database) -> None:
         contract = terms()

@@ -16,6 +16,7 @@ import pytest
 from markupsafe import escape
 
 from earnest.engine import Scheduled, State
+from earnest.web.outcomes import filters_of
 from tests.web.access_outcomes import MORE_REQUESTS, ensure_landing, seed, signals
 from tests.web.conftest import ADMIN, VIEWER, Web
 from tests.web.test_access import state
@@ -412,3 +413,36 @@ def test_settling_takes_the_time_of_the_request(seeded: Web) -> None:
     view = seeded.app.outcomes.get("landing", "OUT-1")
     assert view.outcome.settled_at == seeded.clock.now
     assert view.outcome.settled_at - view.outcome.opened_at == timedelta(hours=1)
+
+
+# Speed -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        ("contract=landing", "outcomes_contract"),
+        ("customer=acme", "outcomes_customer"),
+        ("state=in_review", "outcomes_state"),
+        ("contested=yes", "outcomes_contested"),
+        ("contract=landing&state=in_review", "outcomes_state"),
+        ("contract=landing&customer=acme&state=confirmed", "outcomes_customer"),
+        ("customer=acme&contested=yes&state=confirmed", "outcomes_contested"),
+    ],
+)
+def test_each_filter_walks_an_index_newest_first(seeded: Web, query: str, index: str) -> None:
+    """No filter sorts the outcomes it matches: the list reads one index in id order (SQLite
+    keeps no statistics to choose by, so the store says which)."""
+    statements: list[str] = []
+    seeded.session(VIEWER)
+    with seeded.app.db.read() as tx:
+        raw = tx.raw  # this thread's connection, which the list's read uses too
+    raw.set_trace_callback(statements.append)
+    filters = filters_of(dict(part.split("=") for part in query.split("&"))).chosen
+    seeded.app.outcomes.list(filters, limit=50)
+    raw.set_trace_callback(None)
+    listing = next(s for s in statements if s.startswith("SELECT id FROM outcomes"))
+    with seeded.app.db.read() as tx:
+        plan = " | ".join(str(row[3]) for row in tx.query(f"EXPLAIN QUERY PLAN {listing}"))
+    assert re.search(rf"INDEX {index}\b", plan), plan
+    assert "TEMP B-TREE" not in plan, plan

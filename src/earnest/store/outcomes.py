@@ -252,12 +252,38 @@ def append_history(tx: Tx, entries: Sequence[tuple[int, Entry]]) -> list[int]:
     return seqs
 
 
+#: Which filter's index a list walks, the first that applies: an open dispute and the states
+#: an outcome soon leaves are rare values; a customer has fewer outcomes than a contract.
+_RARE_STATES = frozenset({"open", "in_review"})
+
+
+def _driver(filters: Mapping[str, Any]) -> str | None:
+    if filters.get("contested") is True:
+        return "contested"
+    if filters.get("state") in _RARE_STATES:
+        return "state"
+    return next((name for name in ("customer", "contract", "state") if name in filters), None)
+
+
 def list_ids(tx: Tx, filters: Mapping[str, Any], *, limit: int, before_id: int | None) -> list[int]:
     """Ids of outcomes matching ``filters`` (column = value, for contract, customer, state,
-    contested), newest first, below ``before_id``."""
+    contested), newest first, below ``before_id``.
+
+    One filter's index is walked newest first (``outcomes_contested``, ``outcomes_state``,
+    ``outcomes_customer``, ``outcomes_contract``, migration 0008) and the others are tested
+    on its rows; they are written as ``column || ''`` so that SQLite, which keeps no
+    statistics here, cannot pick an index of a common value instead (a contract holding
+    most outcomes sorted whole to find a few in review)."""
     assert set(filters) <= {"contract", "customer", "state", "contested"}, filters
-    clauses = [f"{name} = ?" for name in filters]
-    params: list[Any] = list(filters.values())
+    driver = _driver(filters)
+    clauses: list[str] = []
+    params: list[Any] = []
+    for name, value in filters.items():
+        if name == "contested":  # the partial index's own predicate, as its WHERE says it
+            clauses.append("contested" if value else "NOT contested")
+            continue
+        clauses.append(f"{name} = ?" if name == driver else f"{name} || '' = ?")
+        params.append(value)
     if before_id is not None:
         clauses.append("id < ?")
         params.append(before_id)
