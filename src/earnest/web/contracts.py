@@ -20,15 +20,15 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.response import Response
 
 from earnest.app import Earnest
-from earnest.contract import Contract, ContractError, format_duration, load_contract
+from earnest.contract import Contract, ContractError, FieldError, format_duration, load_contract
 from earnest.contract.diff import FieldChange, contract_changes, shown
-from earnest.contract.loader import KEY_PATTERN
+from earnest.contract.loader import DOCUMENT, KEY_PATTERN
 from earnest.errors import Invalid, Unavailable
 from earnest.rules import UnknownContract
 from earnest.service.contracts import SavedVersion, StoredContract, contract_yaml
 from earnest.timefmt import parse_time
 from earnest.web.common import AnyRequest, earnest, page, redirect, signed_in
-from earnest.web.contract_check import Problem, problems
+from earnest.web.contract_check import Problem, locate, problems
 from earnest.web.guard import admin_only
 
 LIST_PAGE = 50  # contracts per page of the list
@@ -36,6 +36,7 @@ VERSIONS_PAGE = 50  # versions per page of a contract's list of versions
 DIFFERENCES_SHOWN = 50  # outcomes of a backtest listed on the page
 MAX_VERSION = 2**31 - 1
 MAX_CREATED_US = 2**63 - 1
+REPLACED = "\ufffd"  # what the form decoder puts for bytes that are not UTF-8
 
 ON_TIMEOUT = {
     "confirm": "confirm: when the activity window ends without the conditions met, the"
@@ -125,6 +126,9 @@ def check(app: Earnest, text: str, key: str | None) -> Check:
     store thread: it reads the latest version (or whether the new key is taken)."""
     latest = app.contracts.latest(key) if key is not None else None
     found = Check(text, key, latest)
+    if REPLACED in text:  # the form's bytes were not UTF-8: never stored as a guess
+        found.problems = [not_utf8(text)]
+        return found
     try:
         found.contract = load_contract(text, key=key)
     except ContractError as error:
@@ -144,6 +148,16 @@ def check(app: Earnest, text: str, key: str | None) -> Check:
     assert latest is not None
     found.changes = _changes(contract_changes(latest.contract, found.contract))
     return found
+
+
+def not_utf8(text: str) -> Problem:
+    """Where the first byte that was not UTF-8 is (the form decoder put U+FFFD there)."""
+    at = text.index(REPLACED)
+    line = text.count("\n", 0, at)
+    column = at - (text.rfind("\n", 0, at) + 1)
+    error = FieldError(DOCUMENT, "is not valid UTF-8 text (the form sent other bytes)", line + 1,
+                       column + 1, "")  # fmt: skip
+    return locate(text, None, error)
 
 
 def _changes(changes: list[FieldChange]) -> list[tuple[str, str, str]]:
