@@ -56,6 +56,7 @@ def test_the_list_shows_every_outcome_newest_first(seeded: Web) -> None:
     page = seeded.get("/outcomes")
     assert page.status_code == 200
     assert rows(page.text) == ["OUT-3", "OUT-2", "OUT-1"]
+    assert page.text.count('<a href="/customers/acme">acme</a>') == 3
     text = text_of(page.text)
     assert "in review" in text
     assert "Contested" in text  # OUT-2's mark

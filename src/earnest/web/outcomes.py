@@ -122,8 +122,11 @@ async def outcomes_list(request: AnyRequest) -> Response[str]:
             filters.chosen, limit=LIST_PAGE, after=None if after is None else (after,)
         )
     )
-    rows = [(view, outcome_path(view.outcome.contract.key, view.outcome.ref))
-            for view in found.items]  # fmt: skip
+    rows = [
+        (view, outcome_path(view.outcome.contract.key, view.outcome.ref),
+         f"/customers/{quote(view.outcome.customer, safe='')}")
+        for view in found.items
+    ]  # fmt: skip
     older = None if found.after is None else f"/outcomes?{filters.query(after=str(found.after[0]))}"
     first = f"/outcomes?{filters.query()}" if filters.query() else "/outcomes"
     context.update(values=filters.shown, errors={}, rows=rows, older=older,
