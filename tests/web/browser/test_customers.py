@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from earnest.bootstrap import build
 from earnest.service.activity import CLI
@@ -27,6 +27,8 @@ from tests.web.browser.conftest import (
     sign_in,
 )
 
+MANY = 55  # customers named zz-00 to zz-54, besides acme, globex and planted
+
 
 def fill(database: Path) -> None:
     """Users; acme and globex (billing day 1), and a customer named with planted HTML."""
@@ -36,8 +38,35 @@ def fill(database: Path) -> None:
         app.customers.put("acme", {"name": "Acme Corp", "email": "ap@acme.example"}, actor=CLI)
         app.customers.put("globex", {"name": "Globex"}, actor=CLI)
         app.customers.put("planted", {"name": PLANTED, "address": PLANTED}, actor=CLI)
+        for n in range(MANY):  # more than a page of the list (50), all after "planted"
+            app.customers.put(f"zz-{n:02d}", {}, actor=CLI)
     finally:
         app.close()
+
+
+def test_htmx_appends_more_customers_in_place(page: Page, server: Server) -> None:
+    sign_in(page, server, VIEWER, "/customers")
+    rows = page.locator("#customer-rows > tr")
+    expect(rows).to_have_count(50)
+    page.get_by_role("link", name="More customers").click()
+    expect(rows).to_have_count(MANY + 3)
+    expect(rows.last).to_contain_text(f"zz-{MANY - 1:02d}")
+    expect(page).to_have_url(server.url("/customers"))  # appended, not navigated
+    expect(page.get_by_role("link", name="More customers")).to_have_count(0)
+    assert_no_js_errors(page)
+
+
+def test_the_list_pages_without_javascript(browser: Browser, server: Server) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, server, VIEWER, "/customers")
+        page.get_by_role("link", name="More customers").click()
+        expect(page).to_have_url(server.url(f"/customers?after=zz-{50 - 3 - 1:02d}"))
+        expect(page.locator("#customer-rows > tr")).to_have_count(MANY + 3 - 50)
+        expect(page.get_by_role("link", name="First customers")).to_be_visible()
+    finally:
+        context.close()
 
 
 def next_month(now: datetime) -> datetime:
