@@ -148,7 +148,7 @@ def test_an_outcome_shows_its_figures_and_links(seeded: Web) -> None:
     assert "Contested: a dispute is open" in text
     assert "not what we asked for" in text
     assert "Only an admin can settle" in text  # a viewer sees no form
-    assert '<form class="action"' not in page.text
+    assert '<form class="oc-action"' not in page.text
 
 
 def test_the_timeline_says_each_entry_in_plain_words(web: Web) -> None:

@@ -92,7 +92,7 @@ def test_filter_open_an_outcome_read_its_timeline_and_settle_it(page: Page, serv
     page.get_by_role("button", name="Settle").click()
     expect(page.get_by_role("status")).to_have_text("The outcome was settled.")
     expect(timeline).to_contain_text(f"Cancelled by hand by {ADMIN}: “a duplicate of OUT-2”.")
-    expect(page.locator(".state").first).to_have_text("cancelled")
+    expect(page.locator(".oc-state").first).to_have_text("cancelled")
     expect(page.get_by_role("button", name="Settle")).to_have_count(0)
     assert_no_js_errors(page)
 
@@ -118,8 +118,8 @@ def test_open_a_dispute_resolve_it_with_a_partial_credit_and_find_it_on_the_invo
     page.get_by_label("Note").fill("half, as agreed")
     page.get_by_role("button", name="Resolve").click()
     expect(page.get_by_role("status")).to_have_text("The dispute was resolved.")
-    expect(page.locator(".net")).to_have_text("$0.59")
-    expect(page.locator(".credits")).to_contain_text("$0.40 (dispute: half, as agreed)")
+    expect(page.locator(".oc-net")).to_have_text("$0.59")
+    expect(page.locator(".oc-credits")).to_contain_text("$0.40 (dispute: half, as agreed)")
     expect(page.locator(".timeline")).to_contain_text(
         f"Dispute resolved by {ADMIN} with a credit of $0.40: “half, as agreed”."
     )
@@ -127,7 +127,7 @@ def test_open_a_dispute_resolve_it_with_a_partial_credit_and_find_it_on_the_invo
         "Credited $0.40 when the dispute was resolved"
     )
 
-    page.locator(".credits").get_by_role("link").click()
+    page.locator(".oc-credits").get_by_role("link").click()
     expect(page).to_have_url(re.compile(r"/invoices/inv_\w+$"))
     credit = page.get_by_role("row").filter(has_text="OUT-2").filter(has_text="half, as agreed")
     expect(credit).to_contain_text("-$0.40")
