@@ -407,7 +407,10 @@ def test_the_backtest_of_an_edit_shows_what_would_change(web: Web) -> None:
     fragment = _post(web, "/contracts/landing/backtest", LANDING_V2, csrf=csrf, htmx=True)
     assert fragment.status_code == 200
     text = _text(fragment)
-    assert "The 3 outcomes opened" in text
+    assert (
+        "The 3 outcomes opened from 27 Oct 2026, 10:00:00 UTC to 26 Nov 2026, 10:00:00 UTC ,"
+        " replayed through the edit (as version 2) up to 26 Nov 2026, 10:00:00 UTC" in text
+    )
     assert "Outcomes 3 Would change 2 Would not 1" in text
     assert "USD $1.98 $3.00 +$1.02" in text
     assert "Changes: price changed 2." in text
