@@ -47,6 +47,6 @@ def seed(app: Earnest) -> None:
     except NotFound:
         app.customers.put("acme", {"name": "Acme Corp"}, actor=CLI)
     if not any(found.id == LINK for found in app.portal.list("acme", limit=50).items):
-        app.portal.create("acme", base_url="http://testserver", actor=CLI)
+        created = app.portal.create("acme", base_url="http://testserver", actor=CLI)
         with app.db.write() as tx:  # the revoke request names it: give it a known id
-            tx.execute("UPDATE portal_links SET id = ? WHERE id <> ?", (LINK, LINK))
+            tx.execute("UPDATE portal_links SET id = ? WHERE id = ?", (LINK, created.link.id))
