@@ -105,6 +105,21 @@ def test_a_contract_shows_its_terms_yaml_and_versions_with_who_saved_them(web: W
     assert "Archive…" not in page.text  # a viewer archives nothing
 
 
+def test_the_versions_are_paged_newest_first(web: Web) -> None:
+    for n in range(52):
+        written = LANDING.replace("$0.99", f"${n + 1}")
+        web.app.contracts.save(load_contract(written, key="landing"), actor=CLI)
+    web.session(VIEWER)
+    first = web.get("/contracts/landing").text
+    listed = re.findall(r">Version (\d+)</a>", first)
+    assert listed == [str(n) for n in range(52, 2, -1)]
+    assert 'href="/contracts/landing?before=3">Older versions</a>' in first
+    second = web.get("/contracts/landing?before=3").text
+    assert re.findall(r">Version (\d+)</a>", second) == ["2", "1"]
+    assert "Terms of version 52" in second  # the terms are the latest's on every page
+    assert "Older versions" not in second
+
+
 def test_the_yaml_shown_loads_back_to_the_same_contract(web: Web) -> None:
     written = LANDING + "name: Landing\ndescription: |\n  two\n  lines\n"
     contract = load_contract(written, key="landing")
