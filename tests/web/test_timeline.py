@@ -216,12 +216,12 @@ def test_disputes_name_who_acted_as_the_caller_says() -> None:
                 "amount": "5.00",
                 "note": "fair",
             },
-        ),  # fmt: skip
+        ),
         entry("dispute", {"action": "opened", "by": "ada@example.com", "reason": "wrong"}),
         entry(
             "dispute",
             {"action": "resolved", "by": "ada@example.com", "resolution": "reject", "note": ""},
-        ),  # fmt: skip
+        ),
     ]
     said = [step.sentence for step in steps(entries, actor=lambda who: "the vendor")[1:]]
     assert said == [
