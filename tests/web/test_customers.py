@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from earnest.errors import Invalid
 from earnest.service.activity import CLI
+from earnest.service.customers import Customers, UnknownCustomer
+from earnest.store import Database
 from earnest.web.customers import CUSTOMERS_PAGE
 from tests.web.access_invoices import charge
-from tests.web.conftest import ADMIN, VIEWER, Web, csrf_of
+from tests.web.conftest import ADMIN, VIEWER, Clock, Web, csrf_of
 
 PLANTED = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -187,3 +191,28 @@ def test_ids_with_odd_characters_are_linked_encoded(web: Web) -> None:
     assert page.status_code == 200
     assert "Customer Odd" in page.text
     assert 'href="/outcomes?customer=a+b%3Fc%26d"' in page.text
+
+
+# The use cases behind these pages, on both backends ---------------------------------------
+
+
+def test_browse_edit_and_check_on_each_backend(db: Database) -> None:
+    clock = Clock()
+    customers = Customers(db, clock)
+    for name in ("b", "a", "c"):
+        customers.put(name, {}, actor=CLI)
+    first = customers.browse(limit=2)
+    assert [row.customer.id for row in first.items] == ["a", "b"]
+    assert first.after == ("b",)
+    assert first.items[0].open.start == datetime(2026, 11, 1, tzinfo=UTC)
+    rest = customers.browse(limit=2, after="b")
+    assert ([row.customer.id for row in rest.items], rest.after) == (["c"], None)
+    edited = customers.edit("a", {"name": "A Ltd", "billing_day": 20}, actor=ADMIN)
+    assert (edited.name, edited.billing_day) == ("A Ltd", 20)
+    with pytest.raises(UnknownCustomer):
+        customers.edit("nobody", {"name": "X"}, actor=ADMIN)
+    with pytest.raises(Invalid) as refused:
+        customers.edit("a", {"email": "no at sign"}, actor=ADMIN)
+    assert refused.value.field == "email"
+    assert customers.get("a").email is None
+    assert [row.customer.id for row in customers.browse(limit=5).items] == ["a", "b", "c"]

@@ -14,11 +14,18 @@ from decimal import Decimal
 
 import pytest
 
+from earnest.contract import load_contract
+from earnest.engine import Scheduled
 from earnest.service.activity import CLI
-from earnest.service.invoices import InvoiceRow
+from earnest.service.ingest import ingest
+from earnest.service.invoices import InvoiceRow, Invoices, UnknownInvoice, UnknownLine
+from earnest.service.outcomes import Outcomes
+from earnest.store import Database
+from earnest.store.contracts import save_contract
 from earnest.web.invoices import CHARGES_PAGE, INVOICES_PAGE
+from tests.contracts import LANDING
 from tests.web.access_invoices import CONTRACT, charge, close_periods, credit
-from tests.web.conftest import VIEWER, Web
+from tests.web.conftest import VIEWER, Clock, Web
 
 DECEMBER = datetime(2026, 12, 1, 0, 10, tzinfo=UTC)
 PLANTED = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -260,3 +267,38 @@ def test_planted_html_in_a_credit_reason_is_shown_as_text(web: Web) -> None:
     assert "<script>alert" not in page
     assert "<img src=x" not in page
     assert PLANTED in text_of(page)
+
+
+# The use case behind a line's page, on both backends --------------------------------------
+
+
+def test_a_lines_charges_on_each_backend(db: Database) -> None:
+    clock = Clock()
+    with db.write() as tx:
+        save_contract(tx, load_contract(LANDING, key="one"), clock())
+        save_contract(tx, load_contract(LANDING.replace("0.99", "2.50"), key="two"), clock())
+    items = [
+        {"contract": contract, "outcome": ref, "customer": "acme", "signal": "completed"}
+        for contract, ref in (("one", "X-1"), ("two", "Y-1"), ("one", "X-2"), ("one", "X-3"))
+    ]
+    assert all(result.status == "accepted" for result in ingest(db, items, clock()))
+    outcomes = Outcomes(db, clock)
+    for item in items:
+        outcomes.settle(item["contract"], item["outcome"], Scheduled.CONFIRM, "ok", actor=CLI)
+    invoices = Invoices(db, clock)
+    [row] = invoices.list(limit=5).items
+    invoice, line, first = invoices.line(row.id, "one", 1, limit=2)
+    assert (invoice.id, line.quantity, line.amount) == (row.id, 3, Decimal("2.97"))
+    assert [(c.outcome, c.amount, c.state) for c in first.items] == [
+        ("X-1", Decimal("0.99"), "confirmed"),
+        ("X-2", Decimal("0.99"), "confirmed"),
+    ]
+    assert first.after is not None
+    _, _, rest = invoices.line(row.id, "one", 1, limit=2, after=first.after)
+    assert ([c.outcome for c in rest.items], rest.after) == (["X-3"], None)
+    _, two, only = invoices.line(row.id, "two", 1, limit=5)
+    assert (two.amount, [c.outcome for c in only.items]) == (Decimal("2.50"), ["Y-1"])
+    with pytest.raises(UnknownLine):
+        invoices.line(row.id, "two", 2, limit=5)
+    with pytest.raises(UnknownInvoice):
+        invoices.line("inv_nothing", "one", 1, limit=5)
