@@ -241,9 +241,13 @@ def test_demo_serves_traffic_until_sigterm(tmp_path: Path) -> None:
         ) as process,
     ):
         try:
-            base, admin_key, ingest_key, sign_in = read_banner(process, port)
+            base, admin_key, ingest_key, sign_in, evidence = read_banner(process, port)
             outcomes = wait_for_outcomes(base, admin_key)  # once it serves
             assert_dashboard_sign_in(base, *sign_in)
+            portal = httpx.get(evidence)  # the customer's evidence pages, no sign-in
+            assert portal.status_code == 200, portal.text
+            assert "Acme" in portal.text
+            assert "Globex" not in portal.text
             assert {item["contract"] for item in outcomes} <= {
                 "ticket_resolved",
                 "code_shipped",
@@ -278,9 +282,11 @@ def test_demo_serves_traffic_until_sigterm(tmp_path: Path) -> None:
     assert not (tmp_path / "no").exists(), "the demo never opens $EARNEST_DATABASE_URL"
 
 
-def read_banner(process: subprocess.Popen[str], port: int) -> tuple[str, str, str, tuple[str, str]]:
-    """The URL, admin key, ingest key and dashboard sign-in the demo prints before it
-    serves."""
+def read_banner(
+    process: subprocess.Popen[str], port: int
+) -> tuple[str, str, str, tuple[str, str], str]:
+    """The URL, admin key, ingest key, dashboard sign-in and portal link the demo prints
+    before it serves."""
     assert process.stdout is not None
     lines = []
     for line in process.stdout:
@@ -302,7 +308,10 @@ def read_banner(process: subprocess.Popen[str], port: int) -> tuple[str, str, st
     assert dashboard is not None, banner
     assert dashboard.group(1) == f"{url.group(0)}/"
     sign_in = (dashboard.group(2), dashboard.group(3))
-    return url.group(0), admin.group(1), ingest_key.group(1), sign_in
+    evidence = re.search(r"evidence:\s+(\S+)\s+\(acme's evidence pages", banner)
+    assert evidence is not None, banner
+    assert evidence.group(1).startswith(f"{url.group(0)}/portal/")
+    return url.group(0), admin.group(1), ingest_key.group(1), sign_in, evidence.group(1)
 
 
 def assert_dashboard_sign_in(base: str, email: str, password: str) -> None:

@@ -31,11 +31,13 @@ from earnest.demo import (
     write_history,
 )
 from earnest.errors import EarnestError
+from earnest.service.activity import CLI
 from earnest.service.process import run_process
 
 DEFAULT_DEMO_DATABASE = "./earnest-demo.db"
 _TRY_CONTRACT = "code_shipped"
 _TRY_OUTCOME = "acme/api#try-1"  # a reference with "/" and "#", to show percent-encoding
+PORTAL_CUSTOMER = "acme"  # whose evidence pages the banner links
 
 
 @click.command()
@@ -79,7 +81,8 @@ def demo(host: str, port: int, path: str, rate: float) -> None:
         # the past in virtual time, up to now; the live traffic follows it on the real clock
         setup, history = write_history(app, datetime.now(UTC), random.Random())
         base_url = f"http://{host}:{port}"
-        _print_banner(base_url, file, setup, history, rate)
+        evidence = app.portal.create(PORTAL_CUSTOMER, base_url=base_url, actor=CLI).url
+        _print_banner(base_url, file, setup, history, rate, evidence=evidence)
         stop = threading.Event()
         traffic = threading.Thread(
             target=_send_traffic, args=(base_url, setup.ingest_key, rate, stop), name="demo-traffic"
@@ -110,7 +113,7 @@ def _send_traffic(base_url: str, ingest_key: str, rate: float, stop: threading.E
 
 
 def _print_banner(
-    base_url: str, file: str, setup: DemoSetup, history: History, rate: float
+    base_url: str, file: str, setup: DemoSetup, history: History, rate: float, *, evidence: str
 ) -> None:
     outcome_url = f"{base_url}/v1/outcomes/{_TRY_CONTRACT}/{quote(_TRY_OUTCOME, safe='')}"
     signal = {"contract": _TRY_CONTRACT, "outcome": _TRY_OUTCOME, "customer": "acme"}
@@ -122,6 +125,8 @@ def _print_banner(
     lines = [
         f"earnest demo: {base_url}",
         f"  dashboard:  {base_url}/  sign in as {setup.user_email}, password {setup.user_password}",
+        f"  evidence:   {evidence}  ({PORTAL_CUSTOMER}'s evidence pages, as that customer sees"
+        " them: a portal link valid 30 days)",
         f"  database:   {file} (fresh)",
         f"  admin key:  {setup.admin_key}",
         f"  ingest key: {setup.ingest_key}",
