@@ -21,6 +21,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/contracts/new"): "page",
     ("POST", "/contracts/new"): "admin",
     ("POST", "/contracts/validate"): "user",
+    ("GET", "/contracts/validate"): "page",
     ("GET", "/contracts/{key:str}"): "page",
     ("GET", "/contracts/{key:str}/versions/{version:str}"): "page",
     ("GET", "/contracts/{key:str}/diff"): "page",
@@ -40,6 +41,7 @@ REQUESTS: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
         "/contracts/validate",
         {"yaml": EDITED, "editing": "landing"},
     ),
+    ("GET", "/contracts/validate"): ("/contracts/validate", {}),
     ("GET", "/contracts/{key:str}"): ("/contracts/landing", {}),
     ("GET", "/contracts/{key:str}/versions/{version:str}"): ("/contracts/landing/versions/1", {}),
     ("GET", "/contracts/{key:str}/diff"): ("/contracts/landing/diff", {}),
@@ -53,8 +55,9 @@ REQUESTS: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
 
 def seed(app: Earnest) -> None:
     """Create what :data:`REQUESTS` names (every area's seed runs, in one store): the
-    ``landing`` contract, unless another area's seed saved it already."""
-    try:
-        app.contracts.latest("landing")
-    except UnknownContract:
-        app.contracts.save(load_contract(LANDING, key="landing"), actor=CLI)
+    ``landing`` and ``validate`` contracts, unless another area's seed saved them already."""
+    for key in ("landing", "validate"):
+        try:
+            app.contracts.latest(key)
+        except UnknownContract:
+            app.contracts.save(load_contract(LANDING, key=key), actor=CLI)

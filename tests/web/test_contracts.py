@@ -175,6 +175,16 @@ def test_bad_paths_and_parameters_are_named(web: Web, path: str, status: int, wo
     assert words in html.unescape(response.text)
 
 
+def test_a_contract_keyed_like_the_checks_path_has_its_page(web: Web) -> None:
+    web.app.contracts.save(load_contract(LANDING, key="validate"), actor=CLI)
+    web.session(VIEWER)
+    page = web.get("/contracts/validate")
+    assert page.status_code == 200
+    assert "Terms of version 1" in page.text
+    web.app.contracts.save(load_contract(LANDING_V2, key="validate"), actor=CLI)
+    assert "price 0.99 USD 1.50 USD" in _text(web.get("/contracts/validate/diff"))
+
+
 def test_a_hostile_key_in_the_path_is_shown_as_text(web: Web) -> None:
     web.session(VIEWER)
     response = web.get("/contracts/%3Cscript%3Ex")

@@ -232,7 +232,16 @@ def _notice(request: AnyRequest) -> str | None:
 
 @get("/contracts/{key:str}")
 async def contract_detail(request: AnyRequest) -> Response[str]:
-    key = _key(request)
+    return await _detail(request, _key(request))
+
+
+@get("/contracts/validate")
+async def validate_detail(request: AnyRequest) -> Response[str]:
+    """The page of a contract keyed ``validate``, which the check's path would shadow."""
+    return await _detail(request, "validate")
+
+
+async def _detail(request: AnyRequest, key: str) -> Response[str]:
     before = _number(request.query_params.get("before"), "before")
     app = earnest(request)
 
@@ -446,6 +455,7 @@ ROUTES: list[HTTPRouteHandler] = [
     new_contract,
     save_new_contract,
     validate_contract,
+    validate_detail,
     contract_detail,
     contract_version,
     contract_diff,
