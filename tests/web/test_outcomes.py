@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import quote
@@ -434,16 +435,37 @@ def test_settling_takes_the_time_of_the_request(seeded: Web) -> None:
 def test_each_filter_walks_an_index_newest_first(seeded: Web, query: str, index: str) -> None:
     """No filter sorts the outcomes it matches: the list reads one index in id order (SQLite
     keeps no statistics to choose by, so the store says which)."""
-    statements: list[str] = []
-    seeded.session(VIEWER)
-    with seeded.app.db.read() as tx:
-        raw = tx.raw  # this thread's connection, which the list's read uses too
-    raw.set_trace_callback(statements.append)
     filters = filters_of(dict(part.split("=") for part in query.split("&"))).chosen
-    seeded.app.outcomes.list(filters, limit=50)
-    raw.set_trace_callback(None)
-    listing = next(s for s in statements if s.startswith("SELECT id FROM outcomes"))
-    with seeded.app.db.read() as tx:
-        plan = " | ".join(str(row[3]) for row in tx.query(f"EXPLAIN QUERY PLAN {listing}"))
+    found = plans(seeded, lambda: seeded.app.outcomes.list(filters, limit=50))
+    plan = next(plan for sql, plan in found.items() if sql.startswith("SELECT id FROM outcomes"))
     assert re.search(rf"INDEX {index}\b", plan), plan
     assert "TEMP B-TREE" not in plan, plan
+    assert not [p for p in found.values() if re.search(r"SCAN (ledger|outcomes)(?! USING)", p)], (
+        found
+    )
+
+
+def test_an_outcome_s_page_reads_by_index_only(seeded: Web) -> None:
+    """Its row, ledger entries, a page of history and its disputes: no table read whole."""
+    found = plans(seeded, lambda: seeded.app.outcomes.detail("landing", "OUT-2"))
+    assert len(found) >= 4
+    for sql, plan in found.items():
+        assert "SCAN" not in plan.replace("SCAN CONSTANT ROW", ""), (sql, plan)
+
+
+def plans(web: Web, read: Callable[[], object]) -> dict[str, str]:
+    """Each statement ``read`` runs on this thread's SQLite connection, with its plan."""
+    statements: list[str] = []
+    with web.app.db.read() as tx:
+        raw = tx.raw  # this thread's connection, which the use case's read takes too
+    raw.set_trace_callback(statements.append)
+    try:
+        read()
+    finally:
+        raw.set_trace_callback(None)
+    selects = [sql for sql in statements if sql.startswith("SELECT")]
+    with web.app.db.read() as tx:
+        return {
+            sql: " | ".join(str(row[3]) for row in tx.query(f"EXPLAIN QUERY PLAN {sql}"))
+            for sql in selects
+        }

@@ -8,6 +8,10 @@ newest first from its index on a store of millions, never sorted whole.
 - ``outcomes_contested``: ``(id)`` of the contested outcomes only (partial): few, and an
   outcome enters it only when a dispute opens. The overview counts it.
 
+- ``ledger_outcome``: ``(outcome_id, id)``: an outcome's charge and credits, read for every
+  row of a page of outcomes and for each outcome's page (only its charge had an index,
+  ``ledger_one_charge``, so reading its credits too scanned the ledger).
+
 ``outcomes_customer`` (0001) serves the customer filter. ``store.outcomes.list_ids`` walks
 one of these and tests the other filters on its rows.
 
@@ -31,6 +35,7 @@ CONTESTED = "contested"
 def upgrade() -> None:
     op.create_index("outcomes_contract", "outcomes", ["contract", "id"])
     op.create_index("outcomes_state", "outcomes", ["state", "id"])
+    op.create_index("ledger_outcome", "ledger", ["outcome_id", "id"])
     op.create_index(
         "outcomes_contested",
         "outcomes",
@@ -41,5 +46,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ledger_outcome", table_name="ledger")
     for name in ("outcomes_contested", "outcomes_state", "outcomes_contract"):
         op.drop_index(name, table_name="outcomes")
