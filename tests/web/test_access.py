@@ -6,6 +6,7 @@ a missing, wrong or another session's CSRF token. A refusal changes nothing, and
 from __future__ import annotations
 
 import secrets
+from urllib.parse import quote
 from collections.abc import Callable
 from typing import Any
 
@@ -118,7 +119,7 @@ def assert_sent_to_sign_in(response: httpx.Response, path: str) -> None:
     location = response.headers["location"]
     assert location.startswith("/sign-in")
     if path != "/" and response.request.method == "GET":
-        assert location == f"/sign-in?next={path}"
+        assert location == f"/sign-in?next={quote(path, safe='/')}"  # back there after
 
 
 # Without a live session: every route but the public ones sends to the sign-in page --------
