@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from earnest.bootstrap import build
 from earnest.service.activity import CLI
@@ -30,6 +30,7 @@ from tests.web.browser.conftest import (
     sign_in,
 )
 
+PAGED = 60  # deliveries of one endpoint: more than a page (50)
 SECRET = re.compile(r"^whsec_[A-Za-z0-9+/]{43}=$")
 
 
@@ -48,6 +49,9 @@ def fill(database: Path) -> None:
         endpoint, secret = app.webhooks.create(receiver().url, description=PLANTED, actor=CLI)
         receiver().secrets.append(secret)
         add_delivery(app.db, endpoint.id, at=app.clock(), failures=8, state="failed")
+        paged, _ = app.webhooks.create(receiver().url, description="Paged", actor=CLI)
+        for n in range(PAGED):
+            add_delivery(app.db, paged.id, at=app.clock(), state="delivered", event=f"evt_{n}")
     finally:
         app.close()
 
@@ -217,3 +221,37 @@ def test_a_viewer_reads_the_pages_without_forms(page: Page, server: Server) -> N
     expect(page.get_by_role("button", name=re.compile("Retry"))).to_have_count(0)
     assert blocking_violations(page) == []
     assert_no_js_errors(page)
+
+
+def test_older_deliveries_appended_in_place_or_as_a_link(
+    page: Page, server: Server, browser: Browser
+) -> None:
+    sign_in(page, server, VIEWER, "/webhooks")
+    page.get_by_role("row").filter(has_text="Paged").get_by_role("link").click()
+    here = page.url
+    rows = page.locator("#delivery-rows > tr")
+    expect(rows).to_have_count(50)
+    page.get_by_role("link", name="Older deliveries").click()
+    expect(rows).to_have_count(PAGED)
+    numbers = [int(text) for text in rows.locator("td:first-child").all_inner_texts()]
+    assert numbers == sorted(numbers, reverse=True)
+    assert len(set(numbers)) == PAGED
+    expect(page).to_have_url(here)  # appended, not navigated
+    expect(page.get_by_role("link", name="Older deliveries")).to_have_count(0)
+    assert_no_js_errors(page)
+
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        plain = context.new_page()
+        sign_in(plain, server, VIEWER, "/webhooks")
+        plain.goto(here)
+        plain.get_by_role("link", name="Older deliveries").click()
+        expect(plain).to_have_url(re.compile(r"/webhooks/we_[0-9a-f]+\?after=\d+$"))
+        expect(plain.locator("#delivery-rows > tr")).to_have_count(PAGED - 50)
+        expect(plain.get_by_role("link", name="Newest deliveries")).to_be_visible()
+        older = plain.url
+    finally:
+        context.close()
+    page.goto(older)  # axe needs JavaScript: the second page, in the first browser
+    expect(page.locator("#delivery-rows > tr")).to_have_count(PAGED - 50)
+    assert blocking_violations(page) == []
