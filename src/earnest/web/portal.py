@@ -29,6 +29,7 @@ from earnest.contract.duration import format_duration
 from earnest.errors import Conflict, EarnestError, Invalid, NotFound
 from earnest.service.portal import DEFAULT_EXPIRES, PortalLink, parse_expires
 from earnest.web.common import CSRF_FIELD, AnyRequest, earnest, page, redirect, signed_in
+from earnest.web.customers import period_text, total
 from earnest.web.guard import admin_only, public, same_token
 from earnest.web.render import HEADERS, HTML, render
 from earnest.web.timeline import steps
@@ -68,7 +69,8 @@ class PortalMissing(NotFound):
 
 def portal_page(template: str, context: dict[str, Any], *, status: int = 200) -> Response[str]:
     """A page in the portal's own layout, never the dashboard's (no session, no navigation)."""
-    body = render(template, {"csrf_field": CSRF_FIELD, **context})
+    shared = {"csrf_field": CSRF_FIELD, "period_text": period_text, "total": total}
+    body = render(template, {**shared, **context})
     return Response(body, status_code=status, media_type=HTML, headers=PORTAL_HEADERS)
 
 
@@ -191,7 +193,10 @@ async def portal_invoice(request: AnyRequest) -> Response[str]:
     statement = await app.read(
         lambda: app.portal.statement(link, ident, limit=CHARGES_PAGE, after=after)
     )
-    context = _context(request, link, statement=statement, invoice=statement.invoice)
+    names = {
+        line.contract: line.description.rsplit(" (v", 1)[0] for line in statement.invoice.charges
+    }
+    context = _context(request, link, statement=statement, invoice=statement.invoice, names=names)
     return portal_page("portal/invoice.html", {**context, **await _who(request, link)})
 
 
@@ -217,7 +222,12 @@ async def portal_invoice_pdf(request: AnyRequest) -> Response[bytes]:
     base_url = settings.public_base_url or str(request.base_url).rstrip("/")
     pdf = await anyio.to_thread.run_sync(lambda: invoice_pdf(invoice, customer, settings, base_url))
     name = f"{invoice.row.number or invoice.id}.pdf"
-    headers = {**PORTAL_HEADERS, "Content-Disposition": f'inline; filename="{name}"'}
+    headers = {  # no CSP: a browser's PDF viewer may not show a document under one
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": f'inline; filename="{name}"',
+    }
     return Response(pdf, media_type="application/pdf", headers=headers)
 
 
