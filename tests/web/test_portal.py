@@ -506,3 +506,35 @@ def test_unknown_customers_and_links(web: Web, held: dict[str, Holdings]) -> Non
     )
     assert through_acme.status_code == 404
     assert web.get(other).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "kind", ["too large", "a file", "not a form", "bad utf-8", "repeated fields"]
+)
+def test_hostile_dispute_bodies_are_refused_without_a_5xx(
+    web: Web, held: dict[str, Holdings], kind: str
+) -> None:
+    base = link(web.app, "acme")
+    path = evidence(base, "acme/ticket#2") + "/dispute"
+    token = form_token(base.rsplit("/", 1)[1])
+    if kind == "too large":
+        response = web.post(path, {"reason": "x" * 300_000, "csrf_token": token})
+    elif kind == "a file":
+        response = web.client.post(
+            path, data={"csrf_token": token}, files={"reason": ("r.txt", b"why")}
+        )
+    elif kind == "not a form":
+        response = web.client.post(path, content=b"\x00\xff{", headers={"Content-Type": "x/y"})
+    elif kind == "bad utf-8":
+        body = b"csrf_token=" + token.encode() + b"&reason=%ff%fe"
+        ctype = {"Content-Type": "application/x-www-form-urlencoded"}
+        response = web.client.post(path, content=body, headers=ctype)
+    else:
+        body = f"csrf_token={token}&csrf_token=x&reason=a&reason=b".encode()
+        ctype = {"Content-Type": "application/x-www-form-urlencoded"}
+        response = web.client.post(path, content=body, headers=ctype)
+    if kind in ("bad utf-8", "repeated fields"):  # read as a form: undecodable bytes replaced
+        assert response.status_code in (200, 303), response.text
+        return
+    assert 400 <= response.status_code < 500, response.text
+    assert web.app.disputes.list(state="open", limit=5).items == []
