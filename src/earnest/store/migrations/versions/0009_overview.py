@@ -1,9 +1,12 @@
-"""The dashboard overview's indexes (issue 13), so its figures read ranges, not tables:
+"""The dashboard's reading indexes (issue 13), so its pages read ranges, not tables:
 
 - ``ledger_booked``: ``(booked_at, currency, kind, amount)``, covering: a month's revenue is
   the rows booked in it, grouped by currency, kind and amount without reading the table.
 - ``outcomes_settled``: ``(settled_at, state)`` of settled outcomes only (partial), covering:
   a day's settlements are counted in the index.
+
+- ``activity_subject``: ``(subject, at)``: a contract page names who saved each version
+  from the activity log's entries about that contract.
 
 Outcomes by state and contested outcomes use 0008's ``outcomes_state`` and
 ``outcomes_contested``.
@@ -26,6 +29,7 @@ SETTLED = "settled_at IS NOT NULL"
 
 
 def upgrade() -> None:
+    op.create_index("activity_subject", "activity", ["subject", "at"])
     op.create_index("ledger_booked", "ledger", ["booked_at", "currency", "kind", "amount"])
     op.create_index(
         "outcomes_settled",
@@ -39,3 +43,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("outcomes_settled", table_name="outcomes")
     op.drop_index("ledger_booked", table_name="ledger")
+    op.drop_index("activity_subject", table_name="activity")
