@@ -538,3 +538,20 @@ def test_hostile_dispute_bodies_are_refused_without_a_5xx(
         return
     assert 400 <= response.status_code < 500, response.text
     assert web.app.disputes.list(state="open", limit=5).items == []
+
+
+def test_a_long_timeline_comes_a_page_at_a_time(web: Web, held: dict[str, Holdings]) -> None:
+    ref = "acme/ticket#6"  # in review: late signals are recorded, each with its check
+    for n in range(110):
+        body = _signals("acme", ref, f"note{n}")
+        assert web.app.signals.batch(body)[0].error is None
+    base = link(web.app, "acme")
+    first = web.get(evidence(base, ref))
+    assert first.text.count('class="step step-') == 200
+    start = first.text.index('">Later steps')
+    later = html.unescape(first.text[first.text.rindex('href="', 0, start) + 6 : start])
+    second = web.get(later)
+    assert second.status_code == 200
+    assert 0 < second.text.count('class="step step-') < 200
+    assert "from the start" in second.text
+    assert web.get(evidence(base, ref) + "?after=-1").status_code == 422

@@ -24,9 +24,9 @@ from earnest.rules import UnknownOutcome
 from earnest.service.activity import append_activity
 from earnest.service.customers import Customer, UnknownCustomer
 from earnest.service.disputes import DisputeAnswer, Disputes
-from earnest.service.history import HistoryEntry, read_history
+from earnest.service.history import HistoryEntry, explained
 from earnest.service.invoices import Invoice, UnknownInvoice, load_invoice
-from earnest.service.outcomes import OutcomeView
+from earnest.service.outcomes import TIMELINE_PAGE, OutcomeView
 from earnest.service.pages import Page, check_limit, page_of
 from earnest.service.settings import settings_of
 from earnest.store import Database
@@ -35,7 +35,7 @@ from earnest.store.customers import get_customer
 from earnest.store.disputes import Dispute, latest_dispute
 from earnest.store.invoices import InvoiceRow, get_invoice, list_invoices
 from earnest.store.ledger import LedgerItem, entries_of
-from earnest.store.outcomes import load_one
+from earnest.store.outcomes import history_rows_after, load_one
 from earnest.store.portal import (
     PortalLink,
     create_link,
@@ -89,12 +89,13 @@ class Statement:
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """Why an outcome was billed: its terms (the pinned version), its timeline in the
-    customer's view, its ledger entries and its latest dispute."""
+    """Why an outcome was billed: its terms (the pinned version), a page of its timeline in
+    the customer's view, its ledger entries and its latest dispute."""
 
     view: OutcomeView
     history: list[HistoryEntry]
     dispute: Dispute | None
+    later: int | None = None  # the seq to read on from when more history follows
 
     @property
     def outcome(self) -> Outcome:
@@ -263,16 +264,29 @@ class Portal:
         more = len(charges) > limit
         return Statement(invoice, charges[:limit], charges[limit - 1][0].id if more else None)
 
-    def evidence(self, link: PortalLink, contract: str, ref: str) -> Evidence:
-        """Why the customer's outcome ``(contract, ref)`` was (or was not) billed."""
+    def evidence(
+        self,
+        link: PortalLink,
+        contract: str,
+        ref: str,
+        *,
+        after_seq: int = 0,
+        limit: int = TIMELINE_PAGE,
+    ) -> Evidence:
+        """Why the customer's outcome ``(contract, ref)`` was (or was not) billed, with the
+        ``limit`` history entries after ``after_seq``, in one transaction."""
+        check_limit(limit)
         with self.db.read() as tx:
             found = load_one(tx, contract, ref)
             if found is None or found.outcome.customer != link.customer:
                 raise UnknownOutcome(contract, ref)
             ledger = entries_of(tx, [found.id]).get(found.id, [])
             dispute = latest_dispute(tx, found.id)
-        history = [public_entry(entry) for entry in read_history(self.db, contract, ref)]
-        return Evidence(OutcomeView(found.outcome, tuple(ledger)), history, dispute)
+            rows = history_rows_after(tx, found.id, after_seq, limit + 1)
+        entries = explained(rows[:limit], found.outcome.contract.condition)
+        later = entries[-1].seq if len(rows) > limit else None
+        history = [public_entry(entry) for entry in entries]
+        return Evidence(OutcomeView(found.outcome, tuple(ledger)), history, dispute, later)
 
     def dispute(self, link: PortalLink, contract: str, ref: str, reason: Any) -> DisputeAnswer:
         """Dispute the customer's confirmed outcome in the link's name. An outcome never

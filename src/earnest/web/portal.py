@@ -165,7 +165,7 @@ async def portal_home(request: AnyRequest) -> Response[str]:
 # An invoice -------------------------------------------------------------------------------
 
 
-def _charges_after(request: AnyRequest) -> int | None:
+def _seq_after(request: AnyRequest) -> int | None:
     raw = request.query_params.get("after")
     if raw is None:
         return None
@@ -188,7 +188,7 @@ def _invoice_id(request: AnyRequest) -> str:
 )
 async def portal_invoice(request: AnyRequest) -> Response[str]:
     link = await open_link(request)
-    ident, after = _invoice_id(request), _charges_after(request)
+    ident, after = _invoice_id(request), _seq_after(request)
     app = earnest(request)
     statement = await app.read(
         lambda: app.portal.statement(link, ident, limit=CHARGES_PAGE, after=after)
@@ -263,8 +263,11 @@ async def _evidence_page(
     refused: str | None = None,
     status: int = 200,
 ) -> Response[str]:
+    after = _seq_after(request) if status == 200 else None
     app = earnest(request)
-    evidence = await app.read(lambda: app.portal.evidence(link, contract, ref))
+    evidence = await app.read(
+        lambda: app.portal.evidence(link, contract, ref, after_seq=after or 0)
+    )
     outcome = evidence.outcome
     base = base_of(request)
     context = _context(
@@ -273,10 +276,12 @@ async def _evidence_page(
         timeline=steps(evidence.history, currency=outcome.contract.price.currency),
         invoice_base=f"{base}/invoices/", state=STATES.get(outcome.state.value, ""),
         on_timeout=ON_TIMEOUT.get(outcome.contract.on_timeout.value, ""),
+        here=evidence_href(base, contract, ref),
         action=evidence_href(base, contract, ref) + "/dispute",
         form_token=form_token(str(request.path_params["token"])),
         reason=reason, error=error, refused=refused,
         disputed=request.query_params.get("disputed") == "1", duration=format_duration,
+        later=evidence.later, paged=after is not None,
     )  # fmt: skip
     return portal_page(
         "portal/evidence.html", {**context, **await _who(request, link)}, status=status
