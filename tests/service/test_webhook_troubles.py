@@ -40,10 +40,10 @@ def test_each_endpoint_with_its_newest_delivery_and_capped_counts(
     add_delivery(db, two, at=T0, event="evt_waiting")  # pending, never tried: neither count
     with db.read() as tx:
         found = summaries(tx, [one, two, quiet], cap=2)
-    assert found[one].last == (newest, "delivered", T0)
+    assert found[one].last == (newest, "delivered", 1, T0)
     assert (found[one].failed, found[one].retrying) == (2, 1)  # 3 failed, counted up to 2
     assert found[two].last is not None
-    assert found[two].last[1] == "pending"
+    assert found[two].last[1:3] == ("pending", 0)
     assert (found[two].failed, found[two].retrying) == (0, 0)
     assert found[quiet].last is None
     listed = {e.id: summary for e, summary in hooks.summaries()}  # one clock: ordered by id

@@ -211,6 +211,15 @@ def test_rotating_shows_the_new_secret_once(web: Web, admin: str, endpoint: str)
     page = web.get(f"/webhooks/{endpoint}").text
     assert secret not in page
     assert "Old secret signs until" in page
+    assert "A rotation is under way" in page
+    web.clock.advance(hours=24, seconds=1)
+    web.session(ADMIN)  # the first one ended, idle for 12 hours
+    later = web.get(f"/webhooks/{endpoint}")
+    assert later.status_code == 200
+    page = later.text
+    assert "Rotate secret" in page
+    assert "Old secret signs until" not in page
+    assert "A rotation is under way" not in page
     entry = web.app.activity.list(limit=1).items[0]
     assert (entry.actor, entry.action) == (ADMIN, "webhook.secret_rotated")
     assert secret not in repr(entry)

@@ -317,10 +317,11 @@ def troubled_deliveries(
 
 @dataclass(frozen=True, slots=True)
 class DeliverySummary:
-    """How an endpoint's deliveries are going: its newest delivery (id, state, when it
-    was created) and how many failed for good and are retrying, each counted up to a cap."""
+    """How an endpoint's deliveries are going: its newest delivery (id, state, attempts,
+    when it was created) and how many failed for good and are retrying, each counted up
+    to a cap."""
 
-    last: tuple[int, str, datetime] | None
+    last: tuple[int, str, int, datetime] | None
     failed: int
     retrying: int
 
@@ -331,7 +332,7 @@ def summaries(tx: Tx, endpoints: Sequence[str], *, cap: int) -> dict[str, Delive
     found = {}
     for endpoint in endpoints:
         last = tx.one(
-            "SELECT id, state, created_at FROM webhook_deliveries WHERE endpoint_id = ?"
+            "SELECT id, state, attempts, created_at FROM webhook_deliveries WHERE endpoint_id = ?"
             " ORDER BY id DESC LIMIT 1",
             (endpoint,),
         )
@@ -345,7 +346,7 @@ def summaries(tx: Tx, endpoints: Sequence[str], *, cap: int) -> dict[str, Delive
         ]
         failed, retrying = (0 if row is None else int(row[0]) for row in counts)
         found[endpoint] = DeliverySummary(
-            None if last is None else (int(last[0]), last[1], from_us(int(last[2]))),
+            None if last is None else (int(last[0]), last[1], int(last[2]), from_us(int(last[3]))),
             failed,
             retrying,
         )

@@ -241,6 +241,7 @@ async def _endpoint_page(
         "values": form_values(form, endpoint),
         "errors": dict(errors or {}),
         "event_types": EVENT_HINTS,
+        "rotating": endpoint.previous_until is not None and endpoint.previous_until > app.clock(),
         "notice": request.query_params.get("done"),
         "retried": _shown_id(request.query_params.get("delivery")),
         "href": href,
