@@ -148,8 +148,8 @@ def public_entry(entry: HistoryEntry) -> HistoryEntry:
     if entry.kind == "signal":
         data.pop("data", None)
         data.pop("id", None)
-    if entry.kind == "dispute":
-        data.pop("signal", None)
+    if entry.kind in ("dispute", "flag"):
+        data.pop("signal", None)  # the late signal's id
     if "by" in data and entry.kind in ("dispute", "transition"):
         data["by"] = _who(data["by"])
     return HistoryEntry(entry.seq, entry.recorded_at, entry.kind, data, entry.hash)
