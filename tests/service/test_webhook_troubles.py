@@ -42,8 +42,9 @@ def test_each_endpoint_with_its_newest_delivery_and_capped_counts(
         found = summaries(tx, [one, two, quiet], cap=2)
     assert found[one].last == (newest, "delivered", 1, T0)
     assert (found[one].failed, found[one].retrying) == (2, 1)  # 3 failed, counted up to 2
-    assert found[two].last is not None
-    assert found[two].last[1:3] == ("pending", 0)
+    last = found[two].last
+    assert last is not None
+    assert last[1:3] == ("pending", 0)
     assert (found[two].failed, found[two].retrying) == (0, 0)
     assert found[quiet].last is None
     listed = {e.id: summary for e, summary in hooks.summaries()}  # one clock: ordered by id

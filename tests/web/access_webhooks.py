@@ -49,7 +49,10 @@ REQUESTS: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
     # Enabling changes something only on a disabled endpoint: the seed has one.
     ("POST", "/webhooks/{id:str}/enable"): (f"/webhooks/{ENDPOINT}-off/enable", {}),
     ("POST", "/webhooks/{id:str}/disable"): (f"/webhooks/{ENDPOINT}/disable", {}),
-    ("POST", "/webhooks/{id:str}/rotate-secret"): (f"/webhooks/{ENDPOINT}/rotate-secret", {}),
+    ("POST", "/webhooks/{id:str}/rotate-secret"): (
+        f"/webhooks/{ENDPOINT}/rotate-secret",
+        {"rotation": "none"},
+    ),
     ("GET", "/webhooks/{id:str}/delete"): (f"/webhooks/{ENDPOINT}/delete", {}),
     ("POST", "/webhooks/{id:str}/delete"): (f"/webhooks/{ENDPOINT}/delete", {}),
     ("POST", "/webhooks/{id:str}/deliveries/{delivery:str}/retry"): (

@@ -201,7 +201,10 @@ def test_an_endpoint_a_410_disabled_says_why(web: Web, endpoint: str) -> None:
 
 
 def test_rotating_shows_the_new_secret_once(web: Web, admin: str, endpoint: str) -> None:
-    response = post(web, f"/webhooks/{endpoint}/rotate-secret", {"csrf_token": admin})
+    page = web.get(f"/webhooks/{endpoint}").text
+    assert 'name="rotation" value="none"' in page
+    form = {"csrf_token": admin, "rotation": "none"}
+    response = post(web, f"/webhooks/{endpoint}/rotate-secret", form)
     assert response.status_code == 200
     [secret] = SECRET.findall(response.text)
     assert "Copy the secret now" in response.text
@@ -212,6 +215,9 @@ def test_rotating_shows_the_new_secret_once(web: Web, admin: str, endpoint: str)
     assert secret not in page
     assert "Old secret signs until" in page
     assert "A rotation is under way" in page
+    mark = re.search(r'name="rotation" value="([^"]+)"', page)
+    assert mark is not None
+    assert mark.group(1) == "2026-11-24T10:00:00Z"  # the form now names this rotation
     web.clock.advance(hours=24, seconds=1)
     web.session(ADMIN)  # the first one ended, idle for 12 hours
     later = web.get(f"/webhooks/{endpoint}")
@@ -223,6 +229,31 @@ def test_rotating_shows_the_new_secret_once(web: Web, admin: str, endpoint: str)
     entry = web.app.activity.list(limit=1).items[0]
     assert (entry.actor, entry.action) == (ADMIN, "webhook.secret_rotated")
     assert secret not in repr(entry)
+
+
+def test_a_rotation_sent_twice_rotates_once(web: Web, admin: str, endpoint: str) -> None:
+    form = {"csrf_token": admin, "rotation": "none"}
+    first = post(web, f"/webhooks/{endpoint}/rotate-secret", form)
+    assert first.status_code == 200
+    rotated = table_secrets(web)
+    again = post(web, f"/webhooks/{endpoint}/rotate-secret", form)  # a reload of the answer
+    assert again.status_code == 409
+    assert "was it sent twice?" in again.text
+    assert "whsec_" not in again.text
+    assert table_secrets(web) == rotated  # the old secret still signs beside the first new one
+    for sent in ("", "2026-11-24T10:00:00", "x" * 500):
+        refused = post(web, f"/webhooks/{endpoint}/rotate-secret", {**form, "rotation": sent})
+        assert refused.status_code == 409
+    assert table_secrets(web) == rotated
+    entries = [e.action for e in web.app.activity.list(limit=3).items]
+    assert entries.count("webhook.secret_rotated") == 1
+
+
+def table_secrets(web: Web) -> list[Any]:
+    with web.app.db.read() as tx:
+        return list(
+            tx.query("SELECT secret, previous_secret, previous_until FROM webhook_endpoints")
+        )
 
 
 def test_delete_asks_first(web: Web, admin: str, endpoint: str) -> None:

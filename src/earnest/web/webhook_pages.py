@@ -17,7 +17,8 @@ from litestar.datastructures import FormMultiDict
 from litestar.handlers import HTTPRouteHandler
 from litestar.response import Response
 
-from earnest.errors import Invalid
+from earnest.app import Earnest
+from earnest.errors import Conflict, Invalid
 from earnest.service.webhooks import (
     DELIVERY_STATES,
     EVENT_TYPES,
@@ -26,6 +27,7 @@ from earnest.service.webhooks import (
     UnknownDelivery,
     UnknownEndpoint,
 )
+from earnest.timefmt import format_time
 from earnest.web.common import AnyRequest, earnest, page, redirect, signed_in
 from earnest.web.guard import admin_only
 
@@ -242,6 +244,7 @@ async def _endpoint_page(
         "errors": dict(errors or {}),
         "event_types": EVENT_HINTS,
         "rotating": endpoint.previous_until is not None and endpoint.previous_until > app.clock(),
+        "rotation": rotation_mark(endpoint),
         "notice": request.query_params.get("done"),
         "retried": _shown_id(request.query_params.get("delivery")),
         "href": href,
@@ -285,11 +288,34 @@ async def disable_webhook(request: AnyRequest) -> Response[str]:
     return await _set_enabled(request, False)
 
 
+def rotation_mark(endpoint: Endpoint) -> str:
+    """What the rotate form carries back: the rotation it saw (its end), or ``none``."""
+    until = endpoint.previous_until
+    return "none" if until is None else format_time(until)
+
+
+class RotatedMeanwhile(Conflict):
+    code = "rotated_meanwhile"
+
+
+def _rotate(app: Earnest, ident: str, seen: str, who: str) -> tuple[Endpoint, str]:
+    """Rotate unless another rotation came after the form was shown: a form sent twice (a
+    reload of the answer) would otherwise drop, at once, the old secret that receivers
+    still use. On the writer thread, so no rotation comes between the check and this one."""
+    if rotation_mark(app.webhooks.get(ident)) != seen:
+        raise RotatedMeanwhile(
+            "the secret was rotated since this form was shown (was it sent twice?), and the"
+            " new secret was shown then; open the endpoint to rotate it again"
+        )
+    return app.webhooks.rotate_secret(ident, actor=who)
+
+
 @post("/webhooks/{id:str}/rotate-secret", opt=admin_only())
 async def rotate_webhook_secret(request: AnyRequest) -> Response[str]:
     ident = _endpoint_id(request)
+    seen = _text(await request.form(), "rotation")
     app, who = earnest(request), signed_in(request).user.email
-    endpoint, secret = await app.write(lambda: app.webhooks.rotate_secret(ident, actor=who))
+    endpoint, secret = await app.write(lambda: _rotate(app, ident, seen, who))
     context = {"endpoint": endpoint, "secret": secret, "rotated": True, "href": href}
     return page(request, "webhooks/secret.html", context, active="webhooks")
 
