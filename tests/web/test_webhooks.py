@@ -8,6 +8,7 @@ planted HTML is shown as text."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -366,6 +367,50 @@ def test_the_list_highlights_failing_endpoints_and_lists_their_failures(
     retrying_page = web.get("/webhooks?state=retrying").text
     assert numbers(retrying_page, "trouble-rows") == [retrying]
     assert "connection refused" in retrying_page
+
+
+def plans(web: Web, read: Callable[[], object]) -> dict[str, str]:
+    """Each statement ``read`` runs on this thread's SQLite connection, with its plan."""
+    statements: list[str] = []
+    with web.app.db.read() as tx:
+        raw = tx.raw  # this thread's connection, which the use case's read takes too
+    raw.set_trace_callback(statements.append)
+    try:
+        read()
+    finally:
+        raw.set_trace_callback(None)
+    selects = [sql for sql in statements if sql.startswith("SELECT")]
+    with web.app.db.read() as tx:
+        return {
+            sql: " | ".join(str(row[3]) for row in tx.query(f"EXPLAIN QUERY PLAN {sql}"))
+            for sql in selects
+        }
+
+
+@pytest.mark.parametrize("state", ["failed", "retrying"])
+def test_failures_are_read_through_their_index_only(web: Web, endpoint: str, state: str) -> None:
+    """What the pages list of failures never reads the deliveries that went well."""
+    add_endpoint(web.app, "we_two", "https://hooks.example.com/two")
+    at = web.clock()
+    add_delivery(web.app.db, endpoint, at=at, failures=8, state="failed", event="evt_f")
+    add_delivery(web.app.db, "we_two", at=at, failures=2, event="evt_r")
+    add_delivery(web.app.db, endpoint, at=at, state="delivered", event="evt_ok")
+    hooks = web.app.webhooks
+    found = {
+        **plans(web, lambda: hooks.troubles(state, limit=50)),
+        **plans(web, lambda: hooks.deliveries(endpoint, limit=50, state=state)),
+        **plans(web, hooks.summaries),
+    }
+    counted = [p for p in found.values() if "webhook_deliveries_failed" in p]
+    assert len(counted) >= 2  # the count, and the list when it is of the failed
+    assert [p for p in found.values() if f"webhook_deliveries_{state}" in p]
+    for sql, plan in found.items():
+        if "webhook_endpoints" not in sql:  # a handful of rows, sorted
+            assert "TEMP B-TREE" not in plan, (sql, plan)
+        scans = plan.replace("SCAN capped", "").replace("SCAN CONSTANT ROW", "")
+        assert not re.search(r"SCAN (d|webhook_deliveries)\b(?! USING)", scans), (sql, plan)
+        if "FROM webhook_deliveries" in sql and "endpoint_id" in sql:
+            assert "INDEX webhook_deliveries_" in plan, (sql, plan)
 
 
 # Retry ---------------------------------------------------------------------------------------
