@@ -4,12 +4,12 @@ Two fresh SQLite files with Earnest's schema (its migrations, through ``earnest 
 apply``) and the landing-page contract are filled directly with plain ``sqlite3``, as the
 recorder would have written them (``finalize.fill``: customers, settled outcomes, their
 ledger rows, draft invoices with running totals and a resolved dispute with a partial credit
-per customer), then the history of every outcome (``history.entries_of``: 10 to 20 entries,
-interleaved as concurrent traffic leaves them) until the big store holds at least 1,000,000
-entries. Then, through the services, as ``earnest serve`` would: a webhook endpoint, the
-period's finalization (every invoice numbered, an activity entry each, a webhook delivery
-each), a dashboard admin and a portal link. The small store has 100x fewer outcomes and
-customers.
+per customer; the ledger's daily counts), then the history of every outcome
+(``history.entries_of``: 10 to 20 entries, interleaved as concurrent traffic leaves them)
+until the big store holds at least 1,000,000 entries. Then, through the services, as
+``earnest serve`` would: a webhook endpoint, the period's finalization (every invoice
+numbered, an activity entry each, a webhook delivery each), a dashboard admin and a portal
+link. The small store has 100x fewer outcomes and customers.
 
 Both files are read whole (the OS page cache holds them), each is served by ``earnest
 serve`` in its own process, and this process signs in through the form and fetches every
@@ -136,6 +136,12 @@ def fill(database: Path, customers: int, seed: int) -> tuple[list[str], int, int
             rows(),
         )
         raw.execute("UPDATE chain_head SET seq = ?, hash = '' WHERE id = 1", (seq,))
+        day = 86_400_000_000  # the ledger's daily counts, as booking keeps them
+        raw.execute(
+            "INSERT INTO ledger_days (day, currency, kind, amount, count)"
+            f" SELECT booked_at / {day}, currency, kind, amount, COUNT(*) FROM ledger"
+            f" GROUP BY booked_at / {day}, currency, kind, amount"
+        )
         raw.execute("COMMIT")
         raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
@@ -255,8 +261,8 @@ def fetch(
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000, help="at least, big store")
-    parser.add_argument("--fetches", type=int, default=200, help="of every page, per store")
-    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--fetches", type=int, default=100, help="of every page, per store")
+    parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--only", nargs="*", help="measure only these pages (by name)")

@@ -36,6 +36,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("B8", ["invoice.py"]),
     ("B9", ["backtest.py"]),
     ("B9i", ["backtest.py", "--during-ingest"]),
+    ("B10", ["dashboard.py"]),
 ]
 BUDGET = 600  # seconds: the whole run must fit in 10 minutes on 2 cores
 DOC = ROOT / "docs" / "benchmarks.md"

@@ -58,7 +58,22 @@ def next_ledger_id(tx: Tx) -> int:
     return 1 if row is None or row[0] is None else int(row[0]) + 1
 
 
+DAY_US = 86_400_000_000
+
+
 def book(tx: Tx, items: Sequence[LedgerItem]) -> None:
+    """Insert the ledger rows, and count them in ``ledger_days`` (per UTC day of booking,
+    currency, kind and amount) in the same transaction."""
+    days: dict[tuple[int, str, str, Any], int] = {}
+    for item in items:
+        key = (to_us(item.booked_at) // DAY_US, item.currency, item.kind, tx.money(item.amount))
+        days[key] = days.get(key, 0) + 1
+    tx.executemany(
+        "INSERT INTO ledger_days (day, currency, kind, amount, count) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (day, currency, kind, amount) DO UPDATE"
+        " SET count = ledger_days.count + excluded.count",
+        [(*key, count) for key, count in days.items()],
+    )
     tx.insert_rows(
         "ledger",
         _COLUMNS,

@@ -42,12 +42,15 @@ DAY_US = 86_400_000_000
 
 
 def booked_between(tx: Tx, start_us: int, end_us: int) -> list[tuple[str, str, Decimal, int]]:
-    """``(currency, kind, amount, how many)`` of the ledger rows booked in ``[start, end)``:
-    grouped by amount, so the caller multiplies and adds exactly (index ``ledger_booked``)."""
+    """``(currency, kind, amount, how many)`` of the ledger rows booked in ``[start, end)``
+    (UTC midnights), from the daily counts (``ledger_days``): grouped by amount, so the
+    caller multiplies and adds exactly."""
+    assert start_us % DAY_US == 0
+    assert end_us % DAY_US == 0
     rows = tx.query(
-        "SELECT currency, kind, amount, COUNT(*) FROM ledger"
-        " WHERE booked_at >= ? AND booked_at < ? GROUP BY currency, kind, amount",
-        (start_us, end_us),
+        "SELECT currency, kind, amount, SUM(count) FROM ledger_days"
+        " WHERE day >= ? AND day < ? GROUP BY currency, kind, amount",
+        (start_us // DAY_US, end_us // DAY_US),
     )
     found = []
     for currency, kind, amount, count in rows:
@@ -63,7 +66,7 @@ def settled_per_day(tx: Tx, since_us: int, days: int) -> list[tuple[int, str, in
     the index ``outcomes_settled`` (a day's range is counted in the index; one grouping of
     the whole range would sort every row)."""
     assert since_us % DAY_US == 0
-    found = []
+    found: list[tuple[int, str, int]] = []
     for offset in range(days):
         start = since_us + offset * DAY_US
         rows = tx.query(

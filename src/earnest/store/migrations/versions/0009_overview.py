@@ -1,7 +1,9 @@
 """The dashboard's reading indexes (issue 13), so its pages read ranges, not tables:
 
-- ``ledger_booked``: ``(booked_at, currency, kind, amount)``, covering: a month's revenue is
-  the rows booked in it, grouped by currency, kind and amount without reading the table.
+- ``ledger_days``: how many ledger rows of each ``(kind, amount)`` were booked on each UTC
+  day (``day``: days since the Unix epoch) in each currency, kept by the transaction that
+  books them (``store.ledger.book``) and filled here from the ledger: a month's revenue is
+  at most a few rows per day, added exactly (amount times count), whatever the traffic.
 - ``outcomes_settled``: ``(settled_at, state)`` of settled outcomes only (partial), covering:
   a day's settlements are counted in the index.
 
@@ -26,11 +28,26 @@ branch_labels = None
 depends_on = None
 
 SETTLED = "settled_at IS NOT NULL"
+MONEY = sa.Numeric().with_variant(sa.Text(), "sqlite")
+DAY_US = 86_400_000_000
 
 
 def upgrade() -> None:
     op.create_index("activity_subject", "activity", ["subject", "at"])
-    op.create_index("ledger_booked", "ledger", ["booked_at", "currency", "kind", "amount"])
+    op.create_table(
+        "ledger_days",
+        sa.Column("day", sa.Integer(), nullable=False),
+        sa.Column("currency", sa.Text(), nullable=False),
+        sa.Column("kind", sa.Text(), nullable=False),  # charge | credit
+        sa.Column("amount", MONEY, nullable=False),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "currency", "kind", "amount"),
+    )
+    op.execute(
+        "INSERT INTO ledger_days (day, currency, kind, amount, count)"
+        f" SELECT booked_at / {DAY_US}, currency, kind, amount, COUNT(*) FROM ledger"
+        f" GROUP BY booked_at / {DAY_US}, currency, kind, amount"
+    )
     op.create_index(
         "outcomes_settled",
         "outcomes",
@@ -42,5 +59,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("outcomes_settled", table_name="outcomes")
-    op.drop_index("ledger_booked", table_name="ledger")
+    op.drop_table("ledger_days")
     op.drop_index("activity_subject", table_name="activity")
