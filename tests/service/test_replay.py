@@ -140,3 +140,26 @@ def test_a_charge_moved_to_another_customer_or_period_is_reported(
     assert (difference.ref, difference.what) == ("o3", "ledger")
     assert stored in difference.stored
     assert rebuilt in difference.rebuilt
+
+
+def test_the_daily_booking_counts_agree_with_the_ledger(filled: Database) -> None:
+    add_credit(filled)
+    report = replay_verify(filled)
+    assert report.day_differences == []
+    [(kept,)] = rows(filled, "SELECT SUM(count) FROM ledger_days")
+    [(booked,)] = rows(filled, "SELECT COUNT(*) FROM ledger")
+    assert int(kept) == int(booked) == 4  # three charges and a credit, each counted once
+
+
+def test_a_daily_count_out_of_step_is_reported(filled: Database) -> None:
+    execute(filled, "UPDATE ledger_days SET count = count + 1 WHERE currency = 'EUR'")
+    report = replay_verify(filled)
+    assert not report.ok
+    assert report.differences == []
+    [line] = report.day_differences
+    assert line.startswith("daily counts 2026-11-")
+    assert "EUR charge 12.5" in line
+    assert line.endswith("stored 2, the ledger holds 1")
+    outcome = CliRunner().invoke(main, ["replay", "--verify", "--database", filled.url])
+    assert outcome.exit_code == 1
+    assert "daily booking counts: 1 differences" in outcome.output

@@ -56,8 +56,10 @@ def replay(app: Earnest, verify: bool) -> None:
     if not verify:
         raise click.UsageError("replay only verifies (it never writes): pass --verify")
     report = app.audit.replay()
-    for line in [d.describe() for d in report.differences] + [
-        d.describe() for d in report.invoice_differences
+    for line in [
+        *(d.describe() for d in report.differences),
+        *(d.describe() for d in report.invoice_differences),
+        *report.day_differences,
     ]:
         click.echo(line)
     hidden = report.total_differences - len(report.differences)

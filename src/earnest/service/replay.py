@@ -36,7 +36,13 @@ from earnest.service.recorded import SYSTEM, recorded_inputs
 from earnest.store import Database, Tx
 from earnest.store.codec import dumps, from_us, loads, money_value, to_us
 from earnest.store.contracts import contract_version
-from earnest.store.ledger import LedgerItem, entries_of
+from earnest.store.ledger import (
+    DAY_US,
+    LedgerItem,
+    day_counts,
+    day_counts_of_ledger,
+    entries_of,
+)
 from earnest.store.outcomes import COLUMNS, MONEY, TIMES, columns_of, history_of, rows_after
 from earnest.timefmt import format_time
 
@@ -67,10 +73,15 @@ class ReplayReport:
     differences: list[Difference] = field(default_factory=list)
     invoices: int = 0  # finalized invoices rebuilt from the ledger
     invoice_differences: list[InvoiceDifference] = field(default_factory=list)
+    day_differences: list[str] = field(default_factory=list)  # the overview's daily counts
 
     @property
     def ok(self) -> bool:
-        return self.total_differences == 0 and not self.invoice_differences
+        return (
+            self.total_differences == 0
+            and not self.invoice_differences
+            and not self.day_differences
+        )
 
     def describe(self) -> str:
         differing = len({d.invoice for d in self.invoice_differences})
@@ -78,7 +89,8 @@ class ReplayReport:
             f"{self.outcomes} outcomes rebuilt from {self.entries} history entries:"
             f" {self.total_differences} differences in {self.differing_outcomes} outcomes;"
             f" {self.invoices} finalized invoices rebuilt from the ledger:"
-            f" {len(self.invoice_differences)} differences in {differing} invoices"
+            f" {len(self.invoice_differences)} differences in {differing} invoices;"
+            f" daily booking counts: {len(self.day_differences)} differences"
         )
 
 
@@ -124,7 +136,25 @@ def replay_verify(db: Database, chunk: int = CHUNK) -> ReplayReport:
         report.invoices += 1
         room = MAX_DIFFERENCES - len(report.invoice_differences)
         report.invoice_differences.extend(found[: max(room, 0)])
+    report.day_differences = day_differences(db)[:MAX_DIFFERENCES]
     return report
+
+
+def day_differences(db: Database) -> list[str]:
+    """Where the daily booking counts the overview reads (``ledger_days``) disagree with the
+    ledger they count."""
+    with db.read() as tx:
+        kept, counted = day_counts(tx), day_counts_of_ledger(tx)
+    found = []
+    for key in sorted({*kept, *counted}):
+        if kept.get(key, 0) != counted.get(key, 0):
+            day, currency, kind, amount = key
+            moment = format_time(from_us(day * DAY_US))[:10]
+            found.append(
+                f"daily counts {moment} {currency} {kind} {amount}: stored"
+                f" {kept.get(key, 0)}, the ledger holds {counted.get(key, 0)}"
+            )
+    return found
 
 
 def _read_chunk(tx: Tx, after: int, chunk: int) -> list[_Stored]:

@@ -208,3 +208,31 @@ def invoice_entries(tx: Tx, invoice: str, outcome_ids: Iterable[int]) -> list[Le
         before=(invoice,),
     )
     return sorted((_listed(row) for row in rows), key=lambda found: found.item.id)
+
+
+DayKey = tuple[int, str, str, Decimal]  # day (since the epoch), currency, kind, amount
+
+
+def day_counts(tx: Tx) -> dict[DayKey, int]:
+    """``ledger_days`` as kept by :func:`book`."""
+    rows = tx.query("SELECT day, currency, kind, amount, count FROM ledger_days")
+    return {_day_key(row): int(row[4]) for row in rows if int(row[4])}
+
+
+def day_counts_of_ledger(tx: Tx) -> dict[DayKey, int]:
+    """What ``ledger_days`` should hold, counted from the ledger itself."""
+    rows = tx.query(
+        f"SELECT booked_at / {DAY_US}, currency, kind, amount, COUNT(*) FROM ledger"
+        f" GROUP BY booked_at / {DAY_US}, currency, kind, amount"
+    )
+    found: dict[DayKey, int] = {}
+    for row in rows:  # amounts equal as numbers but written apart add up (0.99 and 0.990)
+        key = _day_key(row)
+        found[key] = found.get(key, 0) + int(row[4])
+    return found
+
+
+def _day_key(row: Sequence[Any]) -> DayKey:
+    amount = money_value(row[3])
+    assert amount is not None
+    return (int(row[0]), str(row[1]), str(row[2]), amount)
