@@ -6,6 +6,7 @@ the server may have acted."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import uuid
 
 import httpx
@@ -85,7 +86,9 @@ def test_the_async_client(server: Server) -> None:
             revoked = await sdk.revoke_portal_link(customer, created["id"])
             assert revoked["state"] == "revoked"
 
-    asyncio.run(run())
+    # On a thread of its own: another module's Playwright may hold this thread's loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result(timeout=60)
 
 
 def test_creation_is_not_resent_after_a_server_error(server: Server) -> None:
