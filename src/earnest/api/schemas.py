@@ -411,8 +411,11 @@ class PortalLinkIn(Struct, omit_defaults=True, forbid_unknown_fields=True):
     expires_in: (
         Annotated[
             str,
-            Meta(max_length=64, description="how long it opens the pages: a duration such as"
-                 " 30d or 12h, 1m to 366d (default 30d)"),
+            Meta(
+                max_length=64,
+                description="how long it opens the pages: a duration such as"
+                " 30d or 12h, 1m to 366d (default 30d)",
+            ),
         ]
         | Annotated[int, Meta(ge=60, le=31_622_400, description="the same in whole seconds")]
         | UnsetType
