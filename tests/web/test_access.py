@@ -6,9 +6,9 @@ a missing, wrong or another session's CSRF token. A refusal changes nothing, and
 from __future__ import annotations
 
 import secrets
-from urllib.parse import quote
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
