@@ -181,6 +181,47 @@ def test_odd_paths_are_the_same_404(web: Web, held: dict[str, Holdings], path: s
     assert (response.status_code, response.text) == (404, unknown.text)
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/nope"),
+        ("GET", "/invoices/x/pdf/y"),
+        ("POST", ""),
+        ("DELETE", ""),
+        ("POST", "/invoices/x"),
+        ("PUT", "/outcomes/ticket_resolved/x"),
+        ("GET", "/outcomes"),
+        ("OPTIONS", ""),
+        ("OPTIONS", "/invoices/x/pdf"),
+        ("OPTIONS", "/outcomes/ticket_resolved/x"),
+    ],
+)
+def test_paths_and_methods_no_page_answers_are_the_portals_404(
+    web: Web,
+    held: dict[str, Holdings],
+    caplog: pytest.LogCaptureFixture,
+    method: str,
+    path: str,
+) -> None:
+    base = link(web.app, "acme")
+    unknown = web.get("/portal/" + secrets.token_urlsafe(32))
+    for token in (base.rsplit("/", 1)[1], secrets.token_urlsafe(32), "x"):
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG):
+            response = web.client.request(method, f"/portal/{token}{path}")
+        assert (response.status_code, response.content) == (404, unknown.content), token
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["cache-control"] == "no-store"
+        ours = [record for record in caplog.records if not record.name.startswith("httpx")]
+        assert all(token not in caplog.handler.format(record) for record in ours)
+
+
+def test_other_paths_keep_the_dashboards_pages(web: Web) -> None:
+    response = web.get("/portalx/nope")
+    assert response.status_code in (302, 303, 404)
+    assert 'class="portal"' not in response.text
+
+
 # Dead links ---------------------------------------------------------------------------------
 
 
@@ -361,11 +402,138 @@ def test_a_dispute_through_the_portal_is_the_links(web: Web, held: dict[str, Hol
     shown = web.get(posted.headers["location"])
     assert "Your dispute was recorded" in shown.text
     assert "You disputed this charge" in shown.text
+    assert "Your reason" in shown.text
+    assert PLANTED in html.unescape(shown.text)  # the customer's own words, as text
     assert PLANTED not in shown.text
     again = web.post(path + "/dispute", {"reason": "twice", "csrf_token": token})
     assert again.status_code == 409
     assert "already disputed" in again.text
     assert len(web.app.disputes.list(state="open", limit=5).items) == 1
+
+
+def _recorded(web: Web) -> tuple[object, ...]:
+    """What a dispute would change (a revocation's own activity entry aside)."""
+    with web.app.db.read() as tx:
+        return tuple(
+            tuple(tx.query(query))
+            for query in (
+                "SELECT * FROM disputes ORDER BY id",
+                "SELECT * FROM history ORDER BY 1",
+                "SELECT * FROM ledger ORDER BY id",
+                "SELECT * FROM outcomes ORDER BY id",
+                "SELECT * FROM activity WHERE action != 'portal_link.revoked' ORDER BY 1",
+            )
+        )
+
+
+@pytest.mark.parametrize("how", ["revoked", "expired"])
+@pytest.mark.parametrize("when", ["while the form is sent", "as the dispute is written"])
+def test_a_link_that_dies_before_its_dispute_is_written_records_nothing(
+    web: Web, held: dict[str, Holdings], monkeypatch: pytest.MonkeyPatch, how: str, when: str
+) -> None:
+    base = link(web.app, "acme", "1h")
+    unknown = web.get("/portal/" + secrets.token_urlsafe(32))
+    [found] = web.app.portal.list("acme", limit=5).items
+    path = evidence(base, "acme/ticket#2")
+    token = csrf_of(web.get(path))
+    before = _recorded(web)
+
+    def kill() -> None:
+        if how == "revoked":
+            web.app.portal.revoke("acme", found.id, actor=CLI)
+        else:
+            web.clock.now = found.expires_at
+
+    if when == "while the form is sent":  # after the link was first checked
+        opened = web.app.portal.open
+
+        def open_then_kill(token: str) -> object:
+            answer = opened(token)
+            kill()
+            return answer
+
+        monkeypatch.setattr(web.app.portal, "open", open_then_kill)
+    else:  # after every check outside the write: only the write's own can see it
+        disputed = web.app.portal.dispute
+
+        def kill_then_dispute(*args: object) -> object:
+            kill()
+            return disputed(*args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(web.app.portal, "dispute", kill_then_dispute)
+    posted = web.post(path + "/dispute", {"reason": "too late", "csrf_token": token})
+    assert (posted.status_code, posted.text) == (404, unknown.text)
+    assert posted.headers["referrer-policy"] == "no-referrer"
+    assert _recorded(web) == before
+    assert web.app.disputes.list(state="open", limit=5).items == []
+
+
+def test_a_vendors_dispute_is_not_the_customers(web: Web, held: dict[str, Holdings]) -> None:
+    app = web.app
+    ref = "acme/ticket#2"
+    app.disputes.open(
+        "ticket_resolved", ref, "internal: churn risk, ask sales", actor="k0123456789"
+    )
+    base = link(app, "acme")
+    shown = html.unescape(web.get(evidence(base, ref)).text)
+    assert "The vendor opened a dispute on" in shown
+    assert "Dispute opened by the vendor." in shown
+    assert "You disputed" not in shown
+    assert "churn risk" not in shown
+    assert "already disputed" not in shown  # no form, no refusal: it is open
+    assert "Dispute this charge</button>" not in shown
+    app.disputes.resolve("ticket_resolved", ref, "reject", "internal: they never pay", actor=ADMIN)
+    shown = html.unescape(web.get(evidence(base, ref)).text)
+    assert "A dispute the vendor opened on" in shown
+    assert "rejected: the charge stands" in shown
+    assert "Dispute rejected by the vendor; the charge stands." in shown
+    for secret in ("churn risk", "never pay", ADMIN, "k0123456789"):
+        assert secret not in shown, secret
+
+
+def test_a_dispute_earnest_opened_is_the_vendors(web: Web, held: dict[str, Holdings]) -> None:
+    ref = "acme/ticket#2"  # confirmed: a late "reopened" fails its check, Earnest disputes it
+    assert web.app.signals.batch(_signals("acme", ref, "reopened"))[0].error is None
+    [dispute] = web.app.disputes.list(state="open", limit=5).items
+    assert dispute.opened_by == "system"
+    assert "vendor-id-" in dispute.reason  # the late signal's id
+    shown = html.unescape(web.get(evidence(link(web.app, "acme"), ref)).text)
+    assert "The vendor opened a dispute on" in shown
+    assert "Dispute opened by the vendor." in shown
+    assert "You disputed" not in shown
+    assert "vendor-id-" not in shown
+    assert "failed the check" not in shown
+
+
+def test_the_vendors_notes_are_not_shown_the_outcome_is(
+    web: Web, held: dict[str, Holdings]
+) -> None:
+    app = web.app
+    ref = "acme/ticket#7"
+    assert app.signals.batch(_signals("acme", ref, "resolved"))[0].error is None
+    app.outcomes.settle("ticket_resolved", ref, Scheduled.CONFIRM, "internal: VIP", actor=ADMIN)
+    base = link(app, "acme")
+    path = evidence(base, ref)
+    page = web.get(path)
+    posted = web.post(
+        path + "/dispute", {"reason": "it was never fixed", "csrf_token": csrf_of(page)}
+    )
+    assert posted.status_code == 303
+    app.disputes.resolve(
+        "ticket_resolved", ref, "credit", "internal: goodwill", amount="0.5", actor=ADMIN
+    )
+    shown = html.unescape(web.get(path).text)
+    assert "Confirmed by hand by the vendor." in shown
+    assert "Dispute opened by you: “it was never fixed”." in shown
+    assert "Your dispute on" in shown
+    assert "resolved with a credit of $0.50" in shown
+    assert "Dispute resolved by the vendor with a credit of $0.50." in shown
+    assert "Credited $0.50 when the dispute was resolved." in shown
+    assert "a dispute was resolved with this credit" in shown
+    assert "Your reason" in shown
+    assert "it was never fixed" in shown
+    for secret in ("internal", "VIP", "goodwill", ADMIN):
+        assert secret not in shown, secret
 
 
 def test_a_charge_not_billed_cannot_be_disputed(web: Web, held: dict[str, Holdings]) -> None:

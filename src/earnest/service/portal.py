@@ -4,30 +4,34 @@ billed, and a dispute opened in the link's name.
 
 Every read behind a link is scoped by the link's customer here, not in the pages: an invoice
 or outcome of another customer raises exactly what an unknown one raises. What a customer
-sees of an outcome's history leaves out what is the vendor's own: the signals' ``data`` and
-idempotency keys, and who acted (an API key, a user's email) becomes "the vendor" (or "you"
-for a portal link).
+sees of an outcome's history and its dispute leaves out what is the vendor's own: the signals'
+``data`` and idempotency keys, who acted (an API key, a user's email) becomes "the vendor" (or
+"you" for a portal link), and the words the vendor wrote (the reason of a dispute the vendor
+opened, a settlement's or a resolution's note) are left out: the customer reads their own
+reason and the outcome (settled, credited and how much, rejected), never the vendor's notes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from earnest.clock import Clock
 from earnest.contract.duration import format_duration, parse_duration
-from earnest.engine import Outcome
+from earnest.engine import OpenDispute, Outcome, decide
 from earnest.errors import Invalid, NotFound
 from earnest.rules import UnknownOutcome
 from earnest.service.activity import append_activity
 from earnest.service.customers import Customer, UnknownCustomer
 from earnest.service.disputes import DisputeAnswer, Disputes
+from earnest.service.disputes import _text as checked_text  # the reason's rules, as Disputes'
 from earnest.service.history import HistoryEntry, explained
 from earnest.service.invoices import Invoice, UnknownInvoice, load_invoice
 from earnest.service.outcomes import TIMELINE_PAGE, OutcomeView
 from earnest.service.pages import Page, check_limit, page_of
+from earnest.service.recorder import Recorder
 from earnest.service.settings import settings_of
 from earnest.store import Database
 from earnest.store.codec import to_us
@@ -47,6 +51,7 @@ from earnest.store.portal import (
 
 __all__ = [
     "DEFAULT_EXPIRES",
+    "ClosedPortalLink",
     "Evidence",
     "NewPortalLink",
     "Portal",
@@ -70,6 +75,15 @@ class UnknownPortalLink(NotFound):
         super().__init__(f"no portal link {ident!r} for this customer", field="link")
 
 
+class ClosedPortalLink(NotFound):
+    """A token that opens nothing (any more): unknown, expired or revoked alike."""
+
+    code = "unknown_portal_link"
+
+    def __init__(self) -> None:
+        super().__init__("this portal link opens nothing", field="link")
+
+
 @dataclass(frozen=True, slots=True)
 class NewPortalLink:
     """A link just created: ``url`` holds its token, shown this once."""
@@ -90,7 +104,8 @@ class Statement:
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """Why an outcome was billed: its terms (the pinned version), a page of its timeline in
-    the customer's view, its ledger entries and its latest dispute."""
+    the customer's view, its ledger entries and its latest dispute in the customer's view
+    (:func:`public_dispute`)."""
 
     view: OutcomeView
     history: list[HistoryEntry]
@@ -138,21 +153,46 @@ def _shown(link: PortalLink) -> dict[str, Any]:
     }
 
 
+def by_customer(by: Any) -> bool:
+    """Whether ``by`` (an actor as recorded) is a portal link, the customer's own."""
+    return isinstance(by, str) and by.startswith(ACTOR_PREFIX)
+
+
 def _who(by: Any) -> str:
-    return "you" if isinstance(by, str) and by.startswith(ACTOR_PREFIX) else "the vendor"
+    return "you" if by_customer(by) else "the vendor"
 
 
 def public_entry(entry: HistoryEntry) -> HistoryEntry:
-    """``entry`` as the outcome's customer sees it (see the module's docstring)."""
+    """``entry`` as the outcome's customer sees it (see the module's docstring). A dispute
+    the vendor opened (an API key, a user, Earnest after settlement) keeps no ``reason``;
+    a settlement, a resolution and a dispute's credit keep no ``note``; a legacy ``flag``
+    keeps no ``reason`` (it named the late signal)."""
     data: dict[str, Any] = dict(entry.data)
     if entry.kind == "signal":
         data.pop("data", None)
         data.pop("id", None)
     if entry.kind in ("dispute", "flag"):
         data.pop("signal", None)  # the late signal's id
+    if entry.kind == "flag" or (entry.kind == "dispute" and not by_customer(data.get("by"))):
+        data.pop("reason", None)
+    if entry.kind in ("dispute", "transition", "credit"):
+        data.pop("note", None)  # the vendor's words: only a vendor settles or resolves
     if "by" in data and entry.kind in ("dispute", "transition"):
         data["by"] = _who(data["by"])
     return HistoryEntry(entry.seq, entry.recorded_at, entry.kind, data, entry.hash)
+
+
+def public_dispute(dispute: Dispute) -> Dispute:
+    """``dispute`` as the outcome's customer sees it: ``opened_by`` and ``resolved_by`` are
+    ``you`` or ``the vendor``; the reason is kept only when the customer opened it (else
+    empty), the resolution's note never (its outcome, credit or rejection, is kept)."""
+    return replace(
+        dispute,
+        reason=dispute.reason if by_customer(dispute.opened_by) else "",
+        opened_by=_who(dispute.opened_by),
+        note=None,
+        resolved_by=None if dispute.resolved_by is None else _who(dispute.resolved_by),
+    )
 
 
 class Portal:
@@ -286,13 +326,31 @@ class Portal:
         entries = explained(rows[:limit], found.outcome.contract.condition)
         later = entries[-1].seq if len(rows) > limit else None
         history = [public_entry(entry) for entry in entries]
-        return Evidence(OutcomeView(found.outcome, tuple(ledger)), history, dispute, later)
+        shown = None if dispute is None else public_dispute(dispute)
+        return Evidence(OutcomeView(found.outcome, tuple(ledger)), history, shown, later)
 
-    def dispute(self, link: PortalLink, contract: str, ref: str, reason: Any) -> DisputeAnswer:
-        """Dispute the customer's confirmed outcome in the link's name. An outcome never
-        changes customer, so the check holds for the write that follows."""
-        with self.db.read() as tx:
-            found = load_one(tx, contract, ref)
-        if found is None or found.outcome.customer != link.customer:
-            raise UnknownOutcome(contract, ref)
-        return self.disputes.open(contract, ref, reason, actor=actor_of(link))
+    def dispute(self, token: str, contract: str, ref: str, reason: Any) -> DisputeAnswer:
+        """Dispute the customer's confirmed outcome in the name of the link ``token`` opens.
+
+        The link is looked up again by its token's hash in the transaction that records the
+        dispute, and must be live at that transaction's clock: a link revoked or expired
+        since its page was opened (or while a slow client sent the form) records nothing and
+        raises :class:`ClosedPortalLink`, as an outcome of another customer raises
+        :class:`UnknownOutcome`. Then as :meth:`Disputes.open` (the same engine decision and
+        recorder, the same refusals), all in that one transaction."""
+        with self.db.write() as tx:
+            now = self.clock()
+            link = link_by_token(tx, token)
+            if link is None or not link.live(now):
+                raise ClosedPortalLink()
+            found = load_one(tx, contract, ref, lock=True)
+            if found is None or found.outcome.customer != link.customer:
+                raise UnknownOutcome(contract, ref)
+            why = checked_text(reason, "reason", required=True)
+            decided = decide(found.outcome, OpenDispute(why, actor_of(link)), now)
+            recorder = Recorder()
+            recorder.record(found, decided)
+            recorder.flush(tx)
+            dispute = latest_dispute(tx, found.id)
+        assert dispute is not None
+        return DisputeAnswer(dispute, decided.outcome)

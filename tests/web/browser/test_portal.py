@@ -106,6 +106,7 @@ def test_a_link_made_on_the_dashboard_opens_the_customers_evidence(
         portal.get_by_role("button", name="Dispute this charge").click()
         expect(portal.get_by_role("status")).to_contain_text("Your dispute was recorded")
         expect(portal.locator("main")).to_contain_text(PLANTED)  # the reason, as text
+        expect(portal.locator("main")).to_contain_text("You disputed this charge on")
         expect(portal.get_by_role("button", name="Dispute this charge")).to_have_count(0)
         checked["portal disputed"] = blocking_violations(portal)
         assert portal.evaluate("window.pwned") is None
