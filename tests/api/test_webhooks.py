@@ -230,6 +230,10 @@ def test_deliveries_newest_first_with_every_try_and_a_hand_retry(api_any: Api) -
         ({"url": URL, "enabled": 1}, "enabled", "invalid_field"),
         ({"url": URL, "secret": "whsec_mine"}, "secret", "unknown_field"),
         ({"url": "https://x.example/\x00"}, "url", "invalid_field"),
+        ({"url": "https://x.example/a\nb"}, "url", "invalid_field"),
+        ({"url": "https://x.example/a\x1bb"}, "url", "invalid_field"),
+        ({"url": "https://x.example/a\x7fb"}, "url", "invalid_field"),
+        ({"url": "https://x.example/a\x9bb"}, "url", "invalid_field"),
     ],
 )
 def test_bad_endpoints_are_refused_naming_the_field_and_store_nothing(

@@ -149,6 +149,8 @@ def _url(value: Any) -> str:
     text = value.strip()
     if len(text) > MAX_URL:
         raise Invalid(f"url is at most {MAX_URL} characters", field="url")
+    if any(_control(ch) for ch in text):  # U+0000 cannot be stored; the others are never sent
+        raise Invalid("url must not contain control characters (such as U+0000)", field="url")
     try:
         parts = urlsplit(text)
     except ValueError:  # a bad IPv6 literal, a host that NFKC turns into a delimiter
@@ -164,6 +166,11 @@ def _url(value: Any) -> str:
     except ValueError:
         raise Invalid(f"url has a bad port: {value!r}", field="url") from None
     return text
+
+
+def _control(ch: str) -> bool:
+    """A C0 or C1 control character, or DEL."""
+    return ch < " " or "\x7f" <= ch <= "\x9f"
 
 
 def _events(value: Any) -> tuple[str, ...] | None:
