@@ -13,6 +13,7 @@ from litestar.datastructures import Cookie
 from litestar.response import Response
 
 from earnest.app import Earnest
+from earnest.errors import Invalid, NotFound
 from earnest.service.users import CurrentSession
 from earnest.web.render import HEADERS, HTML, render
 
@@ -24,6 +25,11 @@ SIGN_IN_COOKIE = "earnest_sign_in"  # the sign-in form's CSRF token, before any 
 CSRF_FIELD = "csrf_token"
 SIGN_IN = "/sign-in"
 MAX_NEXT = 2_000  # characters of a ?next= path
+MAX_ID = 255  # characters of an id in a path or a query (as the API)
+MAX_INT = 2**63 - 1  # the largest number a store's integer column holds
+MAX_DIGITS = len(str(MAX_INT))  # 19
+NUL = "\x00"  # PostgreSQL text columns cannot hold it
+REPLACED = "\ufffd"  # what the form and query decoders put for bytes that are not UTF-8
 
 #: The navigation (SPEC 11), in its order: (key, path, label). A page passes its key as
 #: ``active`` to :func:`page`.
@@ -147,3 +153,61 @@ def client_address(request: Connection) -> str:
     """The address sign-ins are throttled by (a proxy on this machine may forward it)."""
     client = request.client
     return client.host if client is not None and client.host else "unknown"
+
+
+# Reading the request ----------------------------------------------------------------------
+
+
+def whole_number(
+    raw: str, field: str, *, low: int = 1, high: int = MAX_INT, message: str | None = None
+) -> int:
+    """``raw`` (a query or path value) as a whole number from ``low`` to ``high`` (at most
+    :data:`MAX_INT`, what the store's integer columns hold); else :class:`Invalid` naming
+    ``field`` (``message``, or one saying what is wanted). Only ASCII digits; leading zeros
+    are allowed, but never make Python's ``int()`` read more than 19 digits."""
+    digits = raw.lstrip("0")
+    if (
+        not raw
+        or not raw.isascii()
+        or not raw.isdigit()
+        or len(digits) > MAX_DIGITS
+        or not low <= int(digits or "0") <= high
+    ):
+        shown = raw[:40] + ("…" if len(raw) > 40 else "")
+        wanted = f"{field} is a whole number from {low} to {high}, got {shown!r}"
+        raise Invalid(message or wanted, field=field)
+    return int(digits or "0")
+
+
+def identifier(value: str, field: str) -> str:
+    """An id sent in a query or a form: 1 to 255 characters without U+0000 (what a text
+    column of either store holds), else :class:`Invalid` naming ``field``."""
+    if not value or len(value) > MAX_ID or NUL in value:
+        raise Invalid(f"{field} is 1 to {MAX_ID} characters, without U+0000", field=field)
+    return value
+
+
+def path_id(request: AnyRequest, name: str = "id", *, what: str = "customer") -> str:
+    """A path segment naming a stored thing: else 404 (nothing stored has U+0000 or more
+    than 255 characters in its id)."""
+    value = str(request.path_params[name])
+    if not value or NUL in value or len(value) > MAX_ID:
+        raise NotFound(f"no {what} {value[:64]!r}", field=name)
+    return value
+
+
+def text_param(request: AnyRequest, name: str) -> str | None:
+    """An identifier in the query string (empty: not given), as the API's filters read it:
+    at most 255 characters, no U+0000."""
+    value: str | None = request.query_params.get(name)
+    if not value:
+        return None
+    return identifier(value, name)
+
+
+def utf8_text(value: str, field: str) -> str:
+    """A form's text as sent, refused (:class:`Invalid` naming ``field``) when its bytes
+    were not UTF-8: the decoder put U+FFFD for them, and a guess is never stored."""
+    if REPLACED in value:
+        raise Invalid(f"{field} is not valid UTF-8 text (the form sent other bytes)", field=field)
+    return value

@@ -27,7 +27,18 @@ from earnest.errors import Invalid, Unavailable
 from earnest.rules import UnknownContract
 from earnest.service.contracts import SavedVersion, StoredContract, contract_yaml
 from earnest.timefmt import parse_time
-from earnest.web.common import AnyRequest, earnest, page, redirect, signed_in
+from earnest.web.common import (
+    REPLACED,
+    AnyRequest,
+    earnest,
+    identifier,
+    page,
+    path_id,
+    redirect,
+    signed_in,
+    utf8_text,
+    whole_number,
+)
 from earnest.web.contract_check import Problem, locate, problems
 from earnest.web.guard import admin_only
 
@@ -36,7 +47,6 @@ VERSIONS_PAGE = 50  # versions per page of a contract's list of versions
 DIFFERENCES_SHOWN = 50  # outcomes of a backtest listed on the page
 MAX_VERSION = 2**31 - 1
 MAX_CREATED_US = 2**63 - 1
-REPLACED = "\ufffd"  # what the form decoder puts for bytes that are not UTF-8
 
 ON_TIMEOUT = {
     "confirm": "confirm: when the activity window ends without the conditions met, the"
@@ -62,13 +72,12 @@ AFTER_SETTLEMENT = {
 def _number(raw: str | None, name: str) -> int | None:
     if raw is None or raw == "":
         return None
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw[:12]) <= MAX_VERSION:
-        raise Invalid(f"{name} is a version number such as 2, got {raw[:40]!r}", field=name)
-    return int(raw)
+    wanted = f"{name} is a version number such as 2, got {raw[:40]!r}"
+    return whole_number(raw, name, low=1, high=MAX_VERSION, message=wanted)
 
 
 def _key(request: AnyRequest) -> str:
-    return str(request.path_params["key"])
+    return path_id(request, "key", what="contract")
 
 
 def _list_after(raw: str | None) -> tuple[int, str] | None:
@@ -76,15 +85,10 @@ def _list_after(raw: str | None) -> tuple[int, str] | None:
     if raw is None:
         return None
     at, _, key = raw.partition(".")
-    if (
-        not at.isascii()
-        or not at.isdigit()
-        or int(at[:20]) > MAX_CREATED_US
-        or not KEY_PATTERN.fullmatch(key)
-    ):
-        raise Invalid(f"after is a position such as 1700000000000000.landing, got {raw[:40]!r}",
-                      field="after")  # fmt: skip
-    return int(at), key
+    wanted = f"after is a position such as 1700000000000000.landing, got {raw[:40]!r}"
+    if not KEY_PATTERN.fullmatch(key):
+        raise Invalid(wanted, field="after")
+    return whole_number(at, "after", low=0, high=MAX_CREATED_US, message=wanted), key
 
 
 async def _yaml_field(request: AnyRequest) -> tuple[str, str]:
@@ -95,6 +99,8 @@ async def _yaml_field(request: AnyRequest) -> tuple[str, str]:
         raise Invalid("yaml is the contract's text, not a file", field="yaml")
     if not isinstance(editing, str):
         raise Invalid("editing is a contract key", field="editing")
+    if editing:  # a contract's key: never U+0000 nor bytes that were not UTF-8
+        identifier(utf8_text(editing, "editing"), "editing")
     return text, editing
 
 

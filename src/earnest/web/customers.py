@@ -19,18 +19,25 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.response import Response
 
 from earnest.billing import Period, round_total
-from earnest.errors import Invalid, NotFound
+from earnest.errors import Invalid
 from earnest.service.customers import Customer, check_changes
 from earnest.service.documents import LOCALE
 from earnest.service.invoices import InvoiceRow
-from earnest.web.common import AnyRequest, earnest, page, redirect, signed_in
+from earnest.web.common import (
+    AnyRequest,
+    earnest,
+    page,
+    path_id,
+    redirect,
+    signed_in,
+    text_param,
+    utf8_text,
+)
 from earnest.web.guard import admin_only
 
 CUSTOMERS_PAGE = 50  # customers per page of the list
 INVOICES_SHOWN = 50  # a customer's newest invoices on its page
 PERIODS_SHOWN = 36  # a customer's newest periods on its page
-MAX_ID = 255  # characters of a customer id (as the API)
-NUL = "\x00"
 
 #: The edit form, in its order: name, label, hint, input kind.
 FORM: tuple[tuple[str, str, str, str], ...] = (
@@ -91,26 +98,6 @@ HELPERS = {
     "period_text": period_text,
     "day_text": day_text,
 }
-
-
-def path_id(request: AnyRequest, name: str = "id", *, what: str = "customer") -> str:
-    """A path segment naming a stored thing: else 404 (nothing stored has U+0000 or more
-    than 255 characters in its id)."""
-    value = str(request.path_params[name])
-    if not value or NUL in value or len(value) > MAX_ID:
-        raise NotFound(f"no {what} {value[:64]!r}", field=name)
-    return value
-
-
-def text_param(request: AnyRequest, name: str) -> str | None:
-    """An identifier in the query string (empty: not given), as the API's filters read it:
-    at most 255 characters, no U+0000."""
-    value: str | None = request.query_params.get(name)
-    if not value:
-        return None
-    if len(value) > MAX_ID or NUL in value:
-        raise Invalid(f"{name} is 1 to {MAX_ID} characters, without U+0000", field=name)
-    return value
 
 
 # The list -------------------------------------------------------------------------------
@@ -197,6 +184,11 @@ def form_changes(form: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str
         value = form.get(name)
         if not isinstance(value, str):
             errors[name] = f"{name} must be text"
+            continue
+        try:
+            utf8_text(value, name)
+        except Invalid as error:
+            errors[name] = error.message
             continue
         cleaned = value.replace("\r\n", "\n").replace("\r", "\n").strip()
         changes[name] = cleaned or None

@@ -22,8 +22,17 @@ from earnest.service.customers import Customer
 from earnest.service.documents import invoice_csv, invoice_pdf, title_of
 from earnest.service.invoices import STATUSES, Invoice, parse_period
 from earnest.service.settings import SettingsValues
-from earnest.web.common import AnyRequest, earnest, page
-from earnest.web.customers import HELPERS, MAX_ID, path_id, text_param
+from earnest.web.common import (
+    MAX_ID,
+    NUL,
+    AnyRequest,
+    earnest,
+    page,
+    path_id,
+    text_param,
+    whole_number,
+)
+from earnest.web.customers import HELPERS
 from earnest.web.render import HEADERS
 
 INVOICES_PAGE = 50  # invoices per page of the list
@@ -65,16 +74,10 @@ def _after(request: AnyRequest) -> tuple[int, str] | None:
     if not raw:
         return None
     moment, _, ident = raw.partition(":")
-    if (
-        not moment.isascii()
-        or not moment.isdigit()
-        or not 0 <= int(moment[:20]) <= MAX_US
-        or not ident
-        or len(ident) > MAX_ID
-        or "\x00" in ident
-    ):
-        raise Invalid(f"after is a position this list handed out, got {raw[:64]!r}", field="after")
-    return int(moment), ident
+    wanted = f"after is a position this list handed out, got {raw[:64]!r}"
+    if not ident or len(ident) > MAX_ID or NUL in ident:
+        raise Invalid(wanted, field="after")
+    return whole_number(moment, "after", low=0, high=MAX_US, message=wanted), ident
 
 
 @get("/invoices")
@@ -126,18 +129,18 @@ async def invoice_page(request: AnyRequest) -> Response[str]:
 
 def _version(request: AnyRequest) -> int:
     raw = str(request.path_params["version"])
-    if not raw.isascii() or not raw.isdigit() or not 0 < int(raw[:12]) <= MAX_VERSION:
-        raise NotFound(f"no contract version {raw[:64]!r}", field="version")
-    return int(raw)
+    try:
+        return whole_number(raw, "version", low=1, high=MAX_VERSION)
+    except Invalid:
+        raise NotFound(f"no contract version {raw[:64]!r}", field="version") from None
 
 
 def _after_charge(request: AnyRequest) -> tuple[int] | None:
     raw = request.query_params.get("after")
     if not raw:
         return None
-    if not raw.isascii() or not raw.isdigit() or not 0 < int(raw[:20]) <= MAX_US:
-        raise Invalid(f"after is a charge number such as 120, got {raw[:40]!r}", field="after")
-    return (int(raw),)
+    wanted = f"after is a charge number such as 120, got {raw[:40]!r}"
+    return (whole_number(raw, "after", low=1, high=MAX_US, message=wanted),)
 
 
 @get("/invoices/{id:str}/lines/{contract:str}/{version:str}")

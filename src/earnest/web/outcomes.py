@@ -22,7 +22,15 @@ from earnest.engine import Scheduled, State
 from earnest.errors import Conflict, EarnestError, Invalid, NotFound
 from earnest.service.disputes import MAX_REASON
 from earnest.service.outcomes import OutcomeDetail
-from earnest.web.common import AnyRequest, earnest, page, redirect, signed_in
+from earnest.web.common import (
+    AnyRequest,
+    earnest,
+    page,
+    redirect,
+    signed_in,
+    utf8_text,
+    whole_number,
+)
 from earnest.web.guard import admin_only
 from earnest.web.timeline import steps
 
@@ -90,9 +98,8 @@ def _after(params: Mapping[str, str], name: str) -> int | None:
     raw = params.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= MAX_SEQ:
-        raise Invalid(f"{name} is a number such as 120, got {raw[:40]!r}", field=name)
-    return int(raw)
+    wanted = f"{name} is a number such as 120, got {raw[:40]!r}"
+    return whole_number(raw, name, low=1, high=MAX_SEQ, message=wanted)
 
 
 def _shown_filters(params: Mapping[str, str]) -> dict[str, str]:
@@ -238,7 +245,7 @@ def _text(form: Mapping[str, Any], name: str, *, required: bool = True) -> str:
         raise Invalid(f"{name} is at most {MAX_REASON} characters", field=name)
     if "\x00" in value:
         raise Invalid(f"{name} must not contain U+0000", field=name)
-    return value.strip()
+    return utf8_text(value, name).strip()
 
 
 def _kept(form: Mapping[str, Any], *names: str) -> dict[str, str]:

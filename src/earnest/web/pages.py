@@ -15,7 +15,15 @@ from earnest.jsonio import dump_json
 from earnest.service.activity import ActivityEntry
 from earnest.service.settings import NAMES, InvalidSetting
 from earnest.web.chart import settlements_chart
-from earnest.web.common import AnyRequest, earnest, page, redirect, signed_in
+from earnest.web.common import (
+    AnyRequest,
+    earnest,
+    page,
+    redirect,
+    signed_in,
+    utf8_text,
+    whole_number,
+)
 from earnest.web.guard import admin_only
 
 ACTIVITY_PAGE = 50  # entries per page of the activity log
@@ -64,9 +72,8 @@ def _after_param(request: AnyRequest) -> tuple[int] | None:
     raw = request.query_params.get("after")
     if raw is None:
         return None
-    if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= MAX_SEQ:
-        raise Invalid(f"after is an entry number such as 120, got {raw[:40]!r}", field="after")
-    return (int(raw),)
+    wanted = f"after is an entry number such as 120, got {raw[:40]!r}"
+    return (whole_number(raw, "after", low=1, high=MAX_SEQ, message=wanted),)
 
 
 def _shown(value: Any) -> str:
@@ -132,6 +139,10 @@ def settings_changes(form: Mapping[str, Any]) -> dict[str, Any]:
             continue
         if not isinstance(value, str):
             raise InvalidSetting(f"{name} is text", field=name)
+        try:
+            utf8_text(value, name)
+        except Invalid as error:
+            raise InvalidSetting(error.message, field=name) from None
         found[name] = None if name in OPTIONAL and not value.strip() else value
     return found
 

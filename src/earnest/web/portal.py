@@ -31,7 +31,15 @@ from earnest.contract.duration import format_duration
 from earnest.errors import Conflict, EarnestError, Invalid, NotFound
 from earnest.service.history import HistoryEntry
 from earnest.service.portal import DEFAULT_EXPIRES, PortalLink, parse_expires
-from earnest.web.common import CSRF_FIELD, AnyRequest, earnest, page, redirect, signed_in
+from earnest.web.common import (
+    CSRF_FIELD,
+    AnyRequest,
+    earnest,
+    page,
+    redirect,
+    signed_in,
+    whole_number,
+)
 from earnest.web.customers import period_text, total
 from earnest.web.guard import admin_only, public, same_token
 from earnest.web.render import HEADERS, HTML, render
@@ -164,11 +172,10 @@ def _position_after(request: AnyRequest) -> tuple[int, str] | None:
     if raw is None:
         return None
     moment, _, ident = raw.partition(".")
-    if not (moment.isascii() and moment.isdigit() and 0 < int(moment) <= MAX_SEQ) or not (
-        0 < len(ident) <= MAX_ID and NUL not in ident
-    ):
-        raise Invalid("after is not a position this list gave", field="after")
-    return int(moment), ident
+    refused = "after is not a position this list gave"
+    if not 0 < len(ident) <= MAX_ID or NUL in ident:
+        raise Invalid(refused, field="after")
+    return whole_number(moment, "after", low=1, high=MAX_SEQ, message=refused), ident
 
 
 @get(f"{PORTAL}{{token:str}}", opt=public(), exception_handlers={Exception: portal_error})
@@ -189,9 +196,8 @@ def _seq_after(request: AnyRequest) -> int | None:
     raw = request.query_params.get("after")
     if raw is None:
         return None
-    if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= MAX_SEQ:
-        raise Invalid("after is not a position this list gave", field="after")
-    return int(raw)
+    refused = "after is not a position this list gave"
+    return whole_number(raw, "after", low=1, high=MAX_SEQ, message=refused)
 
 
 def _invoice_id(request: AnyRequest) -> str:

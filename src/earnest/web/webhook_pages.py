@@ -28,7 +28,17 @@ from earnest.service.webhooks import (
     UnknownEndpoint,
 )
 from earnest.timefmt import format_time
-from earnest.web.common import AnyRequest, earnest, page, redirect, signed_in
+from earnest.web.common import (
+    MAX_INT,
+    NUL,
+    AnyRequest,
+    earnest,
+    page,
+    redirect,
+    signed_in,
+    utf8_text,
+    whole_number,
+)
 from earnest.web.guard import admin_only
 
 DELIVERIES_PAGE = 50  # deliveries per page, as the activity log
@@ -59,8 +69,8 @@ def href(ident: str, tail: str = "") -> str:
 
 def _endpoint_id(request: AnyRequest) -> str:
     ident: str = request.path_params["id"]
-    if len(ident) > MAX_ID:
-        raise UnknownEndpoint(ident[:MAX_ID] + "…")
+    if len(ident) > MAX_ID or NUL in ident:  # no endpoint has such an id (nor could store it)
+        raise UnknownEndpoint(ident[:MAX_ID] + ("…" if len(ident) > MAX_ID else ""))
     return ident
 
 
@@ -78,9 +88,8 @@ def _after(request: AnyRequest) -> tuple[int] | None:
     raw = request.query_params.get("after")
     if raw is None:
         return None
-    if not raw.isascii() or not raw.isdigit() or len(raw) > MAX_DELIVERY_DIGITS:
-        raise Invalid(f"after is a delivery number such as 120, got {raw[:40]!r}", field="after")
-    return (int(raw),)
+    wanted = f"after is a delivery number such as 120, got {raw[:40]!r}"
+    return (whole_number(raw, "after", low=0, high=MAX_INT, message=wanted),)
 
 
 def _state(request: AnyRequest, default: str | None) -> str | None:
@@ -109,16 +118,18 @@ def _text(form: FormMultiDict, name: str) -> str:
 def endpoint_fields(form: FormMultiDict) -> dict[str, Any]:
     """``url``, ``events`` and ``description`` as the use case takes them: ``events`` None
     for every type (``every`` = ``all``), else the types checked; an empty description is
-    none."""
+    none. A text whose bytes were not UTF-8 is refused (events: the use case names any
+    that is not an event type)."""
+    url = utf8_text(_text(form, "url"), "url")
     every = _text(form, "every")
     events: list[Any] | None = None
     if every != "all":
         events = list(form.getall("events", []))
         if not events:
             raise Invalid("choose at least one event type, or every type", field="events")
-    description = _text(form, "description")
+    description = utf8_text(_text(form, "description"), "description")
     return {
-        "url": _text(form, "url"),
+        "url": url,
         "events": events,
         "description": description if description.strip() else None,
     }
