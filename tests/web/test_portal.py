@@ -560,6 +560,20 @@ def test_a_dispute_needs_a_reason(web: Web, held: dict[str, Holdings], reason: s
     assert web.app.disputes.list(state="open", limit=5).items == []
 
 
+def test_a_reason_whose_bytes_were_not_utf8_is_refused(web: Web, held: dict[str, Holdings]) -> None:
+    base = link(web.app, "acme")
+    token = form_token(base.rsplit("/", 1)[1])
+    posted = web.client.post(
+        evidence(base, "acme/ticket#2") + "/dispute",
+        content=f"csrf_token={token}&reason=bad%FFbytes".encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+    assert posted.status_code == 422
+    assert "reason is not valid UTF-8 text" in posted.text
+    assert web.app.disputes.list(state="open", limit=5).items == []
+
+
 @pytest.mark.parametrize("case", ["missing", "wrong", "another link's", "the session's"])
 def test_a_dispute_without_its_forms_token_is_refused(
     web: Web, held: dict[str, Holdings], case: str

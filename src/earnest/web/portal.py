@@ -38,6 +38,7 @@ from earnest.web.common import (
     page,
     redirect,
     signed_in,
+    utf8_text,
     whole_number,
 )
 from earnest.web.customers import period_text, total
@@ -369,6 +370,8 @@ async def portal_dispute(request: AnyRequest) -> Response[str]:
         )
     app = earnest(request)
     try:
+        if isinstance(reason, str):
+            utf8_text(reason, "reason")  # bytes that were not UTF-8: refused, never guessed
         token = link_token(request)
         await app.write(lambda: app.portal.dispute(token, contract, ref, reason))
     except Invalid as invalid:
