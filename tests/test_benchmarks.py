@@ -29,6 +29,7 @@ SMALL = {
     "B8": ["invoice.py", "--big", "2000", "--small", "20", "--fetches", "50", "--warmup", "10"],
     "B9": ["backtest.py", "--signals", "20000"],
     "B9i": ["backtest.py", "--during-ingest", "--signals", "20000", "--seconds", "1"],
+    "B10": ["dashboard.py", "--entries", "20000", "--fetches", "5", "--warmup", "1"],
 }
 
 

@@ -55,8 +55,12 @@ def fill(database: Path) -> None:
 def test_sign_in_read_the_overview_change_a_setting_sign_out(page: Page, server: Server) -> None:
     sign_in(page, server, ADMIN)
     expect(page.get_by_role("heading", name="Overview", level=1)).to_be_visible()
-    drafts = page.get_by_role("table").filter(has_text="Currency")
+    drafts = page.get_by_role("region", name="Draft invoices")
     expect(drafts.get_by_role("row", name="USD")).to_contain_text("$0.99")
+    revenue = page.get_by_role("region", name="Revenue")
+    expect(revenue.get_by_role("row").filter(has_text="so far")).to_contain_text("$0.99")
+    chart = page.get_by_role("img", name=re.compile("Settlements per day"))
+    expect(chart).to_contain_text("1 confirmed and 0 cancelled over 30 days")
     expect(page.get_by_role("row", name="confirmed")).to_contain_text("1")
     expect(page.get_by_role("row", name="open")).to_contain_text("1")
 
