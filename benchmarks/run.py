@@ -38,7 +38,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("B9i", ["backtest.py", "--during-ingest"]),
     ("B10", ["dashboard.py"]),
 ]
-BUDGET = 600  # seconds: the whole run must fit in 10 minutes on 2 cores
+BUDGET = 720  # seconds: the whole run must fit in 12 minutes on 2 cores (B10 made it 11)
 DOC = ROOT / "docs" / "benchmarks.md"
 NOTES_MARK = "<!-- notes: kept when this file is regenerated -->"
 
