@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -81,6 +81,24 @@ def csrf_of(page: httpx.Response) -> str:
     found = CSRF.search(page.text)
     assert found is not None, page.text
     return found.group(1)
+
+
+def plans(web: Web, read: Callable[[], object]) -> dict[str, str]:
+    """Each statement ``read`` runs on this thread's SQLite connection, with its plan."""
+    statements: list[str] = []
+    with web.app.db.read() as tx:
+        raw = tx.raw  # this thread's connection, which the use case's read takes too
+    raw.set_trace_callback(statements.append)
+    try:
+        read()
+    finally:
+        raw.set_trace_callback(None)
+    selects = [sql for sql in statements if sql.startswith("SELECT")]
+    with web.app.db.read() as tx:
+        return {
+            sql: " | ".join(str(row[3]) for row in tx.query(f"EXPLAIN QUERY PLAN {sql}"))
+            for sql in selects
+        }
 
 
 @pytest.fixture(scope="session")

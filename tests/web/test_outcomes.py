@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import quote
@@ -19,7 +18,7 @@ from markupsafe import escape
 from earnest.engine import Scheduled, State
 from earnest.web.outcomes import filters_of
 from tests.web.access_outcomes import MORE_REQUESTS, ensure_landing, seed, signals
-from tests.web.conftest import ADMIN, VIEWER, Web
+from tests.web.conftest import ADMIN, VIEWER, Web, plans
 from tests.web.test_access import state
 
 PLANTED = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -451,21 +450,3 @@ def test_an_outcome_s_page_reads_by_index_only(seeded: Web) -> None:
     assert len(found) >= 4
     for sql, plan in found.items():
         assert "SCAN" not in plan.replace("SCAN CONSTANT ROW", ""), (sql, plan)
-
-
-def plans(web: Web, read: Callable[[], object]) -> dict[str, str]:
-    """Each statement ``read`` runs on this thread's SQLite connection, with its plan."""
-    statements: list[str] = []
-    with web.app.db.read() as tx:
-        raw = tx.raw  # this thread's connection, which the use case's read takes too
-    raw.set_trace_callback(statements.append)
-    try:
-        read()
-    finally:
-        raw.set_trace_callback(None)
-    selects = [sql for sql in statements if sql.startswith("SELECT")]
-    with web.app.db.read() as tx:
-        return {
-            sql: " | ".join(str(row[3]) for row in tx.query(f"EXPLAIN QUERY PLAN {sql}"))
-            for sql in selects
-        }

@@ -8,7 +8,6 @@ planted HTML is shown as text."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -16,7 +15,7 @@ import pytest
 
 from earnest.service.activity import CLI
 from tests.web.access_webhooks import add_delivery, add_endpoint
-from tests.web.conftest import ADMIN, VIEWER, Web
+from tests.web.conftest import ADMIN, VIEWER, Web, plans
 
 SECRET = re.compile(r"whsec_[A-Za-z0-9+/=]{40,}")
 HOSTILE = '<script>alert(1)</script><b onmouseover="x()">bold</b>'
@@ -367,24 +366,6 @@ def test_the_list_highlights_failing_endpoints_and_lists_their_failures(
     retrying_page = web.get("/webhooks?state=retrying").text
     assert numbers(retrying_page, "trouble-rows") == [retrying]
     assert "connection refused" in retrying_page
-
-
-def plans(web: Web, read: Callable[[], object]) -> dict[str, str]:
-    """Each statement ``read`` runs on this thread's SQLite connection, with its plan."""
-    statements: list[str] = []
-    with web.app.db.read() as tx:
-        raw = tx.raw  # this thread's connection, which the use case's read takes too
-    raw.set_trace_callback(statements.append)
-    try:
-        read()
-    finally:
-        raw.set_trace_callback(None)
-    selects = [sql for sql in statements if sql.startswith("SELECT")]
-    with web.app.db.read() as tx:
-        return {
-            sql: " | ".join(str(row[3]) for row in tx.query(f"EXPLAIN QUERY PLAN {sql}"))
-            for sql in selects
-        }
 
 
 @pytest.mark.parametrize("state", ["failed", "retrying"])
