@@ -3,8 +3,9 @@ path set: Playwright downloads no browser) against a real ``earnest serve``.
 
 One browser for the session; one server per test module, on a fresh SQLite database filled
 by the module's own ``fill(database: Path) -> None`` if it has one (else :func:`fill`); a
-fresh context (cookies) per test. Without ``chromium`` these tests are skipped, except under
-``CI=true``, where they fail (``.ci/run`` installs it)."""
+fresh context (cookies) per test, and one more with JavaScript off for a test that asks for
+``no_js_page``. Without ``chromium`` these tests are skipped, except under ``CI=true``, where
+they fail (``.ci/run`` installs it)."""
 
 from __future__ import annotations
 
@@ -155,6 +156,16 @@ def page(context: BrowserContext) -> Page:
     found.on("console", console)
     setattr(found, "js_errors", errors)  # noqa: B010  (read back by assert_no_js_errors)
     return found
+
+
+@pytest.fixture
+def no_js_page(browser: Browser) -> Iterator[Page]:
+    """A page in a fresh context of its own with JavaScript turned off."""
+    opened = browser.new_context(java_script_enabled=False)
+    try:
+        yield opened.new_page()
+    finally:
+        opened.close()
 
 
 def assert_no_js_errors(page: Page) -> None:

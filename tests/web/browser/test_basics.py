@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from earnest.bootstrap import build
 from earnest.contract import load_contract
@@ -120,21 +120,16 @@ def test_htmx_appends_older_activity_in_place(page: Page, server: Server) -> Non
     assert_no_js_errors(page)
 
 
-def test_everything_reads_without_javascript(browser: Browser, server: Server) -> None:
-    context = browser.new_context(java_script_enabled=False)
-    try:
-        page = context.new_page()
-        sign_in(page, server, VIEWER, "/activity")
-        expect(page.locator("#activity-rows > tr")).to_have_count(50)
-        page.get_by_role("link", name="Older entries").click()
-        expect(page).to_have_url(re.compile(r"/activity\?after=\d+$"))
-        expect(page.get_by_role("link", name="Newest entries")).to_be_visible()
-        page.get_by_role("link", name="Overview").click()
-        expect(page.get_by_role("heading", name="Overview", level=1)).to_be_visible()
-        page.get_by_role("button", name="Sign out").click()
-        expect(page).to_have_url(server.url("/sign-in"))
-    finally:
-        context.close()
+def test_everything_reads_without_javascript(no_js_page: Page, server: Server) -> None:
+    sign_in(no_js_page, server, VIEWER, "/activity")
+    expect(no_js_page.locator("#activity-rows > tr")).to_have_count(50)
+    no_js_page.get_by_role("link", name="Older entries").click()
+    expect(no_js_page).to_have_url(re.compile(r"/activity\?after=\d+$"))
+    expect(no_js_page.get_by_role("link", name="Newest entries")).to_be_visible()
+    no_js_page.get_by_role("link", name="Overview").click()
+    expect(no_js_page.get_by_role("heading", name="Overview", level=1)).to_be_visible()
+    no_js_page.get_by_role("button", name="Sign out").click()
+    expect(no_js_page).to_have_url(server.url("/sign-in"))
 
 
 def test_no_page_has_a_serious_accessibility_violation(page: Page, server: Server) -> None:

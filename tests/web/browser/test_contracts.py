@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from earnest.bootstrap import build
 from earnest.clock import utc_now
@@ -121,39 +121,34 @@ def test_edit_the_price_see_the_backtest_save_and_pin_the_next_outcome(
 
 
 def test_without_javascript_check_backtest_save_and_archive(
-    browser: Browser, server: Server
+    no_js_page: Page, server: Server
 ) -> None:
-    context = browser.new_context(java_script_enabled=False)
-    try:
-        page = context.new_page()
-        sign_in(page, server, ADMIN, "/contracts/plain/edit")
-        editor = page.get_by_label("Contract (YAML)")
-        text = editor.input_value()
-        editor.fill(text.replace("review_window: 1d", "review_window: soon"))
-        page.get_by_role("button", name="Check").click()
-        expect(page.locator("#yaml-check")).to_contain_text("review_window")
-        expect(page.locator(".contract-caret")).to_contain_text("review_window: soon")
-        expect(editor).to_have_attribute("aria-invalid", "true")
-        page.get_by_role("button", name="Save as a new version").click()
-        expect(page.locator("#yaml-check")).to_contain_text("Not valid")  # refused, kept
-        expect(editor).to_have_value(text.replace("review_window: 1d", "review_window: soon"))
+    sign_in(no_js_page, server, ADMIN, "/contracts/plain/edit")
+    editor = no_js_page.get_by_label("Contract (YAML)")
+    text = editor.input_value()
+    editor.fill(text.replace("review_window: 1d", "review_window: soon"))
+    no_js_page.get_by_role("button", name="Check").click()
+    expect(no_js_page.locator("#yaml-check")).to_contain_text("review_window")
+    expect(no_js_page.locator(".contract-caret")).to_contain_text("review_window: soon")
+    expect(editor).to_have_attribute("aria-invalid", "true")
+    no_js_page.get_by_role("button", name="Save as a new version").click()
+    expect(no_js_page.locator("#yaml-check")).to_contain_text("Not valid")  # refused, kept
+    expect(editor).to_have_value(text.replace("review_window: 1d", "review_window: soon"))
 
-        editor.fill(text.replace("review_window: 1d", "review_window: 2d"))
-        page.get_by_role("button", name="Check").click()
-        expect(page.locator("#yaml-check")).to_contain_text("review_window: 1d → 2d")
-        page.get_by_role("button", name="Run the backtest").click()
-        expect(page.locator("#backtest")).to_contain_text("The 0 outcomes opened")
-        page.get_by_role("button", name="Save as a new version").click()
-        expect(page).to_have_url(server.url("/contracts/plain?saved=2"))
+    editor.fill(text.replace("review_window: 1d", "review_window: 2d"))
+    no_js_page.get_by_role("button", name="Check").click()
+    expect(no_js_page.locator("#yaml-check")).to_contain_text("review_window: 1d → 2d")
+    no_js_page.get_by_role("button", name="Run the backtest").click()
+    expect(no_js_page.locator("#backtest")).to_contain_text("The 0 outcomes opened")
+    no_js_page.get_by_role("button", name="Save as a new version").click()
+    expect(no_js_page).to_have_url(server.url("/contracts/plain?saved=2"))
 
-        page.get_by_role("link", name="Archive…").click()
-        page.get_by_role("button", name="Archive plain").click()
-        expect(page).to_have_url(server.url("/contracts/plain?archived=1"))
-        expect(page.get_by_text("archived: opens no new outcomes")).to_be_visible()
-        page.get_by_role("link", name="Contracts", exact=True).first.click()
-        expect(page.get_by_role("row").filter(has_text="plain")).to_contain_text("archived")
-    finally:
-        context.close()
+    no_js_page.get_by_role("link", name="Archive…").click()
+    no_js_page.get_by_role("button", name="Archive plain").click()
+    expect(no_js_page).to_have_url(server.url("/contracts/plain?archived=1"))
+    expect(no_js_page.get_by_text("archived: opens no new outcomes")).to_be_visible()
+    no_js_page.get_by_role("link", name="Contracts", exact=True).first.click()
+    expect(no_js_page.get_by_role("row").filter(has_text="plain")).to_contain_text("archived")
 
 
 def test_planted_html_in_a_contract_never_runs(page: Page, server: Server) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from earnest.bootstrap import build
 from earnest.contract import load_contract
@@ -185,25 +185,20 @@ def test_htmx_appends_older_outcomes_in_place(page: Page, server: Server) -> Non
     assert_no_js_errors(page)
 
 
-def test_filtering_and_settling_work_without_javascript(browser: Browser, server: Server) -> None:
-    context = browser.new_context(java_script_enabled=False)
-    try:
-        page = context.new_page()
-        sign_in(page, server, ADMIN, "/outcomes")
-        page.get_by_label("State").select_option("open")
-        page.get_by_role("button", name="Filter").click()
-        expect(page.locator("#outcome-rows > tr")).to_have_count(50)
-        page.get_by_role("link", name="Older outcomes").click()
-        expect(page).to_have_url(re.compile(r"/outcomes\?state=open&after=\d+$"))
-        expect(page.locator("#outcome-rows > tr")).to_have_count(EXTRA - 50)
-        page.get_by_role("link", name="OUT-X00").click()
-        page.get_by_label("Confirm (charge $0.99)").check()
-        page.get_by_label("Note").fill("checked without scripts")
-        page.get_by_role("button", name="Settle").click()
-        expect(page.get_by_role("status")).to_have_text("The outcome was settled.")
-        expect(page.locator(".timeline")).to_contain_text("Charged $0.99.")
-    finally:
-        context.close()
+def test_filtering_and_settling_work_without_javascript(no_js_page: Page, server: Server) -> None:
+    sign_in(no_js_page, server, ADMIN, "/outcomes")
+    no_js_page.get_by_label("State").select_option("open")
+    no_js_page.get_by_role("button", name="Filter").click()
+    expect(no_js_page.locator("#outcome-rows > tr")).to_have_count(50)
+    no_js_page.get_by_role("link", name="Older outcomes").click()
+    expect(no_js_page).to_have_url(re.compile(r"/outcomes\?state=open&after=\d+$"))
+    expect(no_js_page.locator("#outcome-rows > tr")).to_have_count(EXTRA - 50)
+    no_js_page.get_by_role("link", name="OUT-X00").click()
+    no_js_page.get_by_label("Confirm (charge $0.99)").check()
+    no_js_page.get_by_label("Note").fill("checked without scripts")
+    no_js_page.get_by_role("button", name="Settle").click()
+    expect(no_js_page.get_by_role("status")).to_have_text("The outcome was settled.")
+    expect(no_js_page.locator(".timeline")).to_contain_text("Charged $0.99.")
 
 
 def test_no_outcomes_page_has_a_serious_accessibility_violation(page: Page, server: Server) -> None:
