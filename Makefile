@@ -29,8 +29,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The browser tests run in a process of their own: Playwright's sync API leaves an event loop
+# running in the thread that drove it, and a later asyncio.run() there would refuse to start.
 unit: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --ignore=tests/web/browser
+	$(BIN)/pytest -q tests/web/browser
 
 test: lint typecheck unit
 
