@@ -165,9 +165,8 @@ def through_services(store: Store) -> None:
         customer = store.customers[len(store.customers) // 2]
         found = app.invoices.list(limit=1, customer=customer).items
         store.portal_invoice = found[0].id
-        if hasattr(app, "portal"):  # until the portal lands
-            link = app.portal.create(customer, base_url="http://127.0.0.1", actor=CLI)
-            store.portal = "/portal/" + link.url.rsplit("/portal/", 1)[1]
+        link = app.portal.create(customer, base_url="http://127.0.0.1", actor=CLI)
+        store.portal = "/portal/" + link.url.rsplit("/portal/", 1)[1]
         with app.db.read() as tx:
             row = tx.one("SELECT ref FROM outcomes WHERE customer = ? LIMIT 1", (customer,))
             assert row is not None

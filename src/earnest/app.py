@@ -64,7 +64,7 @@ class Earnest:
         self._sender: Sender | None = None
         self.ledger = Ledger(db)
         self.users = Users(db, clock)
-        self.portal = Portal(db, clock, self.disputes)
+        self.portal = Portal(db, clock)
         self.overview = Overview(db, clock)
 
     @property

@@ -8,7 +8,6 @@ import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,23 +24,12 @@ from earnest.service.users import SignedIn
 from earnest.store import connect
 from earnest.web import dashboard
 from earnest.web.common import SESSION_COOKIE
-from tests.contracts import T0
+from tests.api.conftest import Clock
 
 PASSWORD = "correct horse battery"
 ADMIN = "admin@example.com"
 VIEWER = "viewer@example.com"
 CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
-
-
-@dataclass
-class Clock:
-    now: datetime = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @dataclass

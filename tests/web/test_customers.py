@@ -17,8 +17,9 @@ from earnest.service.activity import CLI
 from earnest.service.customers import Customers, UnknownCustomer
 from earnest.store import Database
 from earnest.web.customers import CUSTOMERS_PAGE
+from tests.api.conftest import Clock
 from tests.web.access_invoices import charge
-from tests.web.conftest import ADMIN, VIEWER, Clock, Web, csrf_of
+from tests.web.conftest import ADMIN, VIEWER, Web, csrf_of
 
 PLANTED = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 

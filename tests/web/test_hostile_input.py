@@ -31,8 +31,9 @@ from earnest.service.activity import CLI
 from earnest.store import connect
 from earnest.web import dashboard
 from earnest.web.common import MAX_INT, whole_number
+from tests.api.conftest import Clock
 from tests.contracts import LANDING
-from tests.web.conftest import ADMIN, PASSWORD, Clock, Web, csrf_of
+from tests.web.conftest import ADMIN, PASSWORD, Web, csrf_of
 from tests.web.test_portal import evidence, fill, link
 
 #: Columns a read moves on (outside the audit chains): usage stamps.

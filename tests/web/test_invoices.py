@@ -23,9 +23,10 @@ from earnest.service.outcomes import Outcomes
 from earnest.store import Database
 from earnest.store.contracts import save_contract
 from earnest.web.invoices import CHARGES_PAGE, INVOICES_PAGE
+from tests.api.conftest import Clock
 from tests.contracts import LANDING
 from tests.web.access_invoices import CONTRACT, charge, close_periods, credit
-from tests.web.conftest import VIEWER, Clock, Web
+from tests.web.conftest import VIEWER, Web
 
 DECEMBER = datetime(2026, 12, 1, 0, 10, tzinfo=UTC)
 PLANTED = '<script>alert("x")</script><img src=x onerror=alert(1)>'

@@ -18,9 +18,9 @@ from earnest.errors import Invalid
 from earnest.rules import UnknownOutcome
 from earnest.service.pages import Page, check_limit, page_of
 from earnest.service.recorder import Recorder
-from earnest.store import Database
+from earnest.store import Database, Tx
 from earnest.store.disputes import Dispute, latest_dispute, list_disputes
-from earnest.store.outcomes import load_one
+from earnest.store.outcomes import StoredOutcome, load_one
 
 __all__ = ["Dispute", "DisputeAnswer", "Disputes", "parse_amount"]
 
@@ -55,7 +55,8 @@ def parse_amount(value: Any, *, field: str = "amount") -> Decimal:
     return amount
 
 
-def _text(value: Any, field: str, *, required: bool) -> str:
+def dispute_text(value: Any, field: str, *, required: bool) -> str:
+    """A dispute's reason or note as given, checked (shared by every way to open one)."""
     if value is None and not required:
         return ""
     if not isinstance(value, str) or (required and not value.strip()):
@@ -83,7 +84,7 @@ class Disputes:
     ) -> DisputeAnswer:
         """Dispute the confirmed outcome ``(contract, ref)``: 409 ``not_confirmed`` or
         ``dispute_open`` otherwise."""
-        why = _text(reason, "reason", required=True)
+        why = dispute_text(reason, "reason", required=True)
         return self._decide(contract, ref, OpenDispute(why, actor), at or self.clock())
 
     def resolve(
@@ -102,7 +103,7 @@ class Disputes:
         if resolution not in ("reject", "credit"):
             raise Invalid(f"resolution is reject or credit, got {resolution!r}", field="resolution")
         kind: Literal["reject", "credit"] = resolution
-        text = _text(note, "note", required=False)
+        text = dispute_text(note, "note", required=False)
         credit = None
         if amount is not None:
             if kind == "reject":
@@ -120,13 +121,7 @@ class Disputes:
             found = load_one(tx, contract, ref, lock=True)
             if found is None:
                 raise UnknownOutcome(contract, ref)
-            decided = decide(found.outcome, event, now)
-            recorder = Recorder()
-            recorder.record(found, decided)
-            recorder.flush(tx)
-            dispute = latest_dispute(tx, found.id)
-        assert dispute is not None
-        return DisputeAnswer(dispute, decided.outcome)
+            return record_dispute(tx, found, event, now)
 
     def list(
         self,
@@ -146,3 +141,17 @@ class Disputes:
                 before_id=None if after is None else after[0],
             )  # fmt: skip
         return page_of(found, limit, lambda last: (last.id,))
+
+
+def record_dispute(
+    tx: Tx, found: StoredOutcome, event: OpenDispute | ResolveDispute, now: datetime
+) -> DisputeAnswer:
+    """Apply ``event`` to ``found`` (loaded locked in ``tx``) at ``now``, the engine refusing
+    what SPEC 6 refuses, and record the decision in ``tx``; the dispute as it stands after."""
+    decided = decide(found.outcome, event, now)
+    recorder = Recorder()
+    recorder.record(found, decided)
+    recorder.flush(tx)
+    dispute = latest_dispute(tx, found.id)
+    assert dispute is not None
+    return DisputeAnswer(dispute, decided.outcome)

@@ -20,18 +20,16 @@ from typing import Any
 
 from earnest.clock import Clock
 from earnest.contract.duration import format_duration, parse_duration
-from earnest.engine import OpenDispute, Outcome, decide
+from earnest.engine import OpenDispute, Outcome
 from earnest.errors import Invalid, NotFound
 from earnest.rules import UnknownOutcome
 from earnest.service.activity import append_activity
 from earnest.service.customers import Customer, UnknownCustomer
-from earnest.service.disputes import DisputeAnswer, Disputes
-from earnest.service.disputes import _text as checked_text  # the reason's rules, as Disputes'
+from earnest.service.disputes import DisputeAnswer, dispute_text, record_dispute
 from earnest.service.history import HistoryEntry, explained
 from earnest.service.invoices import Invoice, UnknownInvoice, load_invoice
 from earnest.service.outcomes import TIMELINE_PAGE, OutcomeView
 from earnest.service.pages import Page, check_limit, page_of
-from earnest.service.recorder import Recorder
 from earnest.service.settings import settings_of
 from earnest.store import Database
 from earnest.store.codec import to_us
@@ -196,10 +194,9 @@ def public_dispute(dispute: Dispute) -> Dispute:
 
 
 class Portal:
-    def __init__(self, db: Database, clock: Clock, disputes: Disputes) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
-        self.disputes = disputes
 
     # The links ---------------------------------------------------------------------------
 
@@ -346,11 +343,5 @@ class Portal:
             found = load_one(tx, contract, ref, lock=True)
             if found is None or found.outcome.customer != link.customer:
                 raise UnknownOutcome(contract, ref)
-            why = checked_text(reason, "reason", required=True)
-            decided = decide(found.outcome, OpenDispute(why, actor_of(link)), now)
-            recorder = Recorder()
-            recorder.record(found, decided)
-            recorder.flush(tx)
-            dispute = latest_dispute(tx, found.id)
-        assert dispute is not None
-        return DisputeAnswer(dispute, decided.outcome)
+            why = dispute_text(reason, "reason", required=True)
+            return record_dispute(tx, found, OpenDispute(why, actor_of(link)), now)
